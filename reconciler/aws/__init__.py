@@ -1,0 +1,1 @@
+"""The AWS edge: aiobotocore clients, call counting, rate limits, retries, error classification."""

@@ -1,0 +1,1 @@
+"""The long-running daemon: watching, resync, leader election, HTTP endpoints."""

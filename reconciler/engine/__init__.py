@@ -1,0 +1,1 @@
+"""The engine: dependency graph, planner orchestration, executor with bounded concurrency."""

@@ -1,0 +1,1 @@
+"""The pure planning core: normalisation, typed deltas, plan steps. No I/O."""

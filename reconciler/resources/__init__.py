@@ -1,0 +1,1 @@
+"""One module per resource kind, each behind the protocol in reconciler.resources.base."""

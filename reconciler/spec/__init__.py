@@ -1,0 +1,1 @@
+"""Spec documents: pydantic models, YAML loading with positions, validation, JSON Schema. Pure."""
