@@ -1,0 +1,157 @@
+"""Issues a plan's calls: dependency order, bounded concurrency, references filled in as they resolve.
+
+Called by `reconciler.engine.reconcile` (apply, and the daemon's enforce mode). Step groups run as
+soon as every group they wait for has finished; the calls inside a group run in order. A failed
+group fails its resource and skips everything that waits on it, without stopping independent
+resources. Retries of a single call (throttling, 5xx) happen below, in the AWS clients; what
+fails here is recorded and left to the next pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from reconciler.aws.errors import AwsError
+from reconciler.plan.steps import Call, GroupKey, Plan, Ref, ResourceKey, StepGroup
+from reconciler.resources.base import Clients
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ResourceOutcome:
+    key: ResourceKey
+    ok: bool
+    calls_made: int
+    error: str = ""
+    skipped_because: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    outcomes: Mapping[ResourceKey, ResourceOutcome]
+    outputs: Mapping[ResourceKey, Mapping[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ok for outcome in self.outcomes.values())
+
+    @property
+    def failures(self) -> list[ResourceOutcome]:
+        return [outcome for outcome in self.outcomes.values() if not outcome.ok]
+
+
+@dataclass
+class _Run:
+    clients: Clients
+    outputs: MutableMapping[ResourceKey, dict[str, Any]]
+    semaphore: asyncio.Semaphore
+    failed: dict[GroupKey, str] = field(default_factory=dict)
+    calls_made: dict[ResourceKey, int] = field(default_factory=dict)
+    errors: dict[ResourceKey, str] = field(default_factory=dict)
+    skipped: dict[ResourceKey, str] = field(default_factory=dict)
+
+
+class UnresolvedReference(Exception):
+    """A call refers to an output no earlier call produced: a planning bug, never retried."""
+
+
+def resolve(value: Any, outputs: Mapping[ResourceKey, Mapping[str, Any]]) -> Any:
+    """Replace every `Ref` in a parameter tree by the output it names."""
+    if isinstance(value, Ref):
+        try:
+            return outputs[(value.kind, value.name)][value.output]
+        except KeyError as missing:
+            raise UnresolvedReference(str(value)) from missing
+    if isinstance(value, Mapping):
+        return {key: resolve(item, outputs) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve(item, outputs) for item in value]
+    return value
+
+
+def _extract(response: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
+    value: Any = response
+    for item in path:
+        value = value[item]
+    return value
+
+
+async def execute(
+    plan: Plan,
+    *,
+    clients: Clients,
+    known_outputs: Mapping[ResourceKey, Mapping[str, Any]],
+    concurrency: int = 8,
+) -> ExecutionResult:
+    groups = {group.key: group for resource in plan if not resource.report_only for group in resource.groups}
+    run = _Run(
+        clients=clients,
+        outputs={key: dict(values) for key, values in known_outputs.items()},
+        semaphore=asyncio.Semaphore(concurrency),
+    )
+    done: dict[GroupKey, asyncio.Event] = {key: asyncio.Event() for key in groups}
+
+    async def run_group(group: StepGroup) -> None:
+        try:
+            for dependency in group.after:
+                if dependency in done:
+                    await done[dependency].wait()
+                    if dependency in run.failed:
+                        reason = f"{dependency[0]}/{dependency[1]} failed"
+                        run.failed[group.key] = reason
+                        run.skipped.setdefault((group.key[0], group.key[1]), reason)
+                        return
+            await _run_calls(group, run)
+        finally:
+            done[group.key].set()
+
+    async with asyncio.TaskGroup() as task_group:
+        for group in groups.values():
+            task_group.create_task(run_group(group))
+
+    outcomes: dict[ResourceKey, ResourceOutcome] = {}
+    for resource in plan:
+        if resource.report_only or not resource.groups:
+            continue
+        key = resource.key
+        error = run.errors.get(key, "")
+        skipped = run.skipped.get(key, "") if not error else ""
+        outcomes[key] = ResourceOutcome(
+            key=key,
+            ok=not error and not skipped,
+            calls_made=run.calls_made.get(key, 0),
+            error=error,
+            skipped_because=skipped,
+        )
+    return ExecutionResult(outcomes=outcomes, outputs=run.outputs)
+
+
+async def _run_calls(group: StepGroup, run: _Run) -> None:
+    resource_key: ResourceKey = (group.key[0], group.key[1])
+    for call in group.calls:
+        try:
+            async with run.semaphore:
+                response = await _issue(call, run)
+        except (AwsError, UnresolvedReference) as error:
+            message = f"{call.name}: {error}"
+            log.warning(
+                "call failed", kind=resource_key[0], name=resource_key[1], call=call.name, error=str(error)
+            )
+            run.failed[group.key] = message
+            run.errors.setdefault(resource_key, message)
+            return
+        run.calls_made[resource_key] = run.calls_made.get(resource_key, 0) + 1
+        for output, path in call.outputs.items():
+            run.outputs.setdefault(resource_key, {})[output] = _extract(response, path)
+
+
+async def _issue(call: Call, run: _Run) -> dict[str, Any]:
+    params = resolve(call.params, run.outputs)
+    log.info("aws call", call=call.name, description=call.description)
+    return await run.clients.service(call.service).call(call.operation, **params)

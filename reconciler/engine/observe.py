@@ -1,0 +1,125 @@
+"""One observation of everything the spec set names: account facts, then every kind in parallel.
+
+Called once per pass by `reconciler.engine.reconcile`. Every read is batched by the kind modules;
+this module only fans out and collects. Account facts are looked up once per pass (the default
+VPC) or once per process (the account id, which cannot change under one set of credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.plan.ownership import source_of
+from reconciler.resources.base import (
+    Clients,
+    Environment,
+    LiveResource,
+    LiveState,
+    ObserveCache,
+    ObserveContext,
+    PlanSettings,
+)
+from reconciler.resources.registry import all_kinds
+from reconciler.spec import SpecSet
+
+
+@dataclass
+class ProcessCache:
+    """What one process keeps between passes: immutable objects and the account id."""
+
+    observe: ObserveCache = field(default_factory=ObserveCache)
+    account_id: str | None = None
+
+
+async def observe_environment(
+    clients: Clients, spec_set: SpecSet, *, region: str, cache: ProcessCache
+) -> Environment:
+    if cache.account_id is None:
+        identity = await clients.service("sts").call("get_caller_identity")
+        cache.account_id = str(identity["Account"])
+    if not uses_default_network(spec_set):
+        return Environment(account_id=cache.account_id, region=region)
+    ec2 = clients.service("ec2")
+    vpcs = await ec2.call("describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])
+    if not vpcs.get("Vpcs"):
+        return Environment(account_id=cache.account_id, region=region)
+    vpc_id = vpcs["Vpcs"][0]["VpcId"]
+    subnets = await ec2.call(
+        "describe_subnets",
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}],
+    )
+    return Environment(
+        account_id=cache.account_id,
+        region=region,
+        default_vpc_id=vpc_id,
+        default_subnet_ids=tuple(sorted(subnet["SubnetId"] for subnet in subnets.get("Subnets", []))),
+    )
+
+
+async def observe_all(
+    clients: Clients,
+    spec_set: SpecSet,
+    *,
+    environment: Environment,
+    settings: PlanSettings,
+    cache: ProcessCache,
+) -> LiveState:
+    context = ObserveContext(
+        clients=clients, spec_set=spec_set, environment=environment, settings=settings, cache=cache.observe
+    )
+    modules = all_kinds()
+    by_kind = {module.kind: [d for d in spec_set if d.kind == module.kind] for module in modules}
+
+    async def observe_kind(kind: str) -> Mapping[str, LiveResource]:
+        documents = by_kind[kind]
+        if not documents:
+            return {}
+        return await next(m for m in modules if m.kind == kind).observe(documents, context)
+
+    async with asyncio.TaskGroup() as group:
+        tasks = {module.kind: group.create_task(observe_kind(module.kind)) for module in modules}
+        orphan_tasks = (
+            [group.create_task(module.observe_owned(context)) for module in modules] if settings.prune else []
+        )
+
+    resources: dict[tuple[str, str], LiveResource] = {}
+    facts: dict[str, Any] = {}
+    for kind, task in tasks.items():
+        for name, live in task.result().items():
+            resources[(kind, name)] = live
+    orphans = _orphans([task.result() for task in orphan_tasks], spec_set)
+    return LiveState(resources=resources, orphans=tuple(orphans), facts=facts)
+
+
+def _orphans(owned_by_kind: Sequence[Sequence[LiveResource]], spec_set: SpecSet) -> list[LiveResource]:
+    """Owned objects whose source document is no longer in the spec set."""
+    present = {(document.kind, document.name) for document in spec_set}
+    orphans: list[LiveResource] = []
+    for owned in owned_by_kind:
+        for live in owned:
+            source = source_of(live.tags)
+            if source is not None and source not in present:
+                orphans.append(live)
+    return orphans
+
+
+def uses_default_network(spec_set: SpecSet) -> bool:
+    """Whether any document asks for the default VPC or its subnets (`vpc`/`subnets: default`)."""
+    return any(
+        _mentions_default(document.spec.model_dump(by_alias=True, exclude_unset=True))
+        for document in spec_set
+    )
+
+
+def _mentions_default(tree: Any) -> bool:
+    if isinstance(tree, Mapping):
+        return any(
+            (key in ("vpc", "subnets") and value == "default") or _mentions_default(value)
+            for key, value in tree.items()
+        )
+    if isinstance(tree, list):
+        return any(_mentions_default(item) for item in tree)
+    return False

@@ -1,0 +1,137 @@
+"""The planner: for every document (and every owned orphan when pruning) decide what to do.
+
+Pure: a function of the spec set, one observation and the settings. Ownership, adoption, pausing,
+report-only and the prune safety limits are decided here, once, for every kind; the kind modules
+only compare and choose calls. Called by `reconciler.engine.reconcile`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.plan.delta import Delta
+from reconciler.plan.ownership import Ownership
+from reconciler.plan.steps import MAIN, Action, GroupKey, Plan, ResourcePlan, StepGroup
+from reconciler.resources.base import LiveResource, PlanContext, TerminalPlanError
+from reconciler.resources.registry import kind_module, kinds_in_delete_order
+from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
+
+
+def plan_all(context: PlanContext) -> Plan:
+    resources = [_plan_document(document, context) for document in context.spec_set]
+    if context.settings.prune:
+        resources += _plan_prune(context)
+    return Plan(tuple(resources))
+
+
+def _annotation_is_true(document: Document, annotation: str) -> bool:
+    return document.metadata.annotations.get(annotation, "false").lower() == "true"
+
+
+def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
+    kind, name = document.kind, document.name
+    if _annotation_is_true(document, ANNOTATION_PAUSED):
+        return ResourcePlan(kind, name, Action.PAUSED, message="paused by annotation")
+    live = context.live_of(kind, name)
+    if live is not None:
+        ownership = live.ownership(context.settings.instance)
+        adopting = _annotation_is_true(document, ANNOTATION_ADOPT)
+        if ownership is Ownership.FOREIGN or (ownership is Ownership.UNOWNED and not adopting):
+            return ResourcePlan(
+                kind,
+                name,
+                Action.CONFLICT,
+                message=f"{live.identifier} exists and is {ownership.value}; "
+                f'set the annotation {ANNOTATION_ADOPT}: "true" to take it over',
+            )
+    try:
+        planned = kind_module(kind).plan(document, live, context)
+    except TerminalPlanError as error:
+        return ResourcePlan(kind, name, Action.CONFLICT, message=str(error))
+    self_heal = document.metadata.annotations.get(ANNOTATION_SELF_HEAL, "true").lower() != "false"
+    report_only = context.settings.report_only or (live is not None and not self_heal)
+    if report_only != planned.report_only:
+        planned = ResourcePlan(
+            planned.kind,
+            planned.name,
+            planned.action,
+            planned.delta,
+            planned.groups,
+            planned.message,
+            planned.warnings,
+            report_only=report_only,
+        )
+    return planned
+
+
+def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
+    """Deletions for owned orphans, within the per-pass limit and the mass-prune guard."""
+    candidates: list[LiveResource] = [
+        orphan
+        for orphan in context.live.orphans
+        if orphan.ownership(context.settings.instance) is Ownership.OWNED
+        and orphan.deletion_policy != "retain"
+    ]
+    if not candidates:
+        return []
+    owned = len(candidates) + sum(
+        1
+        for live in context.live.resources.values()
+        if live.ownership(context.settings.instance) is Ownership.OWNED
+    )
+    documents = sum(1 for _ in context.spec_set)
+    if not context.settings.allow_mass_prune and (documents == 0 or len(candidates) * 2 > owned):
+        return [
+            ResourcePlan(
+                orphan.kind,
+                orphan.name,
+                Action.DELETE,
+                message="not pruned: the spec set would prune more than half of what is owned "
+                "(or has no documents); pass --allow-mass-prune to confirm",
+                report_only=True,
+            )
+            for orphan in candidates
+        ]
+    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+    candidates.sort(key=lambda orphan: (rank[orphan.kind], orphan.name))
+    allowed = candidates[: context.settings.max_deletes]
+    deferred = candidates[context.settings.max_deletes :]
+    plans = [
+        _chain_after_earlier_kinds(kind_module(o.kind).plan_delete(o, context), allowed) for o in allowed
+    ]
+    plans += [
+        ResourcePlan(
+            orphan.kind,
+            orphan.name,
+            Action.DELETE,
+            message=f"deferred: at most {context.settings.max_deletes} deletions per pass",
+            report_only=True,
+        )
+        for orphan in deferred
+    ]
+    if context.settings.report_only:
+        plans = [_as_report_only(plan) for plan in plans]
+    return plans
+
+
+def _chain_after_earlier_kinds(plan: ResourcePlan, deleting: Sequence[LiveResource]) -> ResourcePlan:
+    """Deletions run in reverse dependency order: each waits for the deletions of earlier kinds."""
+    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+    earlier: frozenset[GroupKey] = frozenset(
+        (orphan.kind, orphan.name, MAIN) for orphan in deleting if rank[orphan.kind] < rank[plan.kind]
+    )
+    groups = tuple(StepGroup(group.key, group.calls, group.after | earlier) for group in plan.groups)
+    return ResourcePlan(plan.kind, plan.name, plan.action, plan.delta, groups, plan.message, plan.warnings)
+
+
+def _as_report_only(plan: ResourcePlan) -> ResourcePlan:
+    return ResourcePlan(
+        plan.kind,
+        plan.name,
+        plan.action,
+        plan.delta or Delta(),
+        plan.groups,
+        plan.message,
+        plan.warnings,
+        True,
+    )

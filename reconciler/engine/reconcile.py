@@ -1,0 +1,103 @@
+"""One reconcile pass, the engine's public entry point: observe, plan (pure), execute.
+
+The CLI's `plan`, `apply` and `drift` and the daemon's workers all go through `Engine`. It owns
+nothing global: clients, settings and the process cache are passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.engine.executor import ExecutionResult, execute
+from reconciler.engine.observe import ProcessCache, observe_all, observe_environment
+from reconciler.engine.planner import plan_all
+from reconciler.plan.steps import Plan, ResourceKey
+from reconciler.resources.base import Clients, Environment, LiveState, PlanContext, PlanSettings
+from reconciler.spec import SpecSet
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    region: str
+    """The AWS region every call goes to."""
+    plan: PlanSettings = field(default_factory=PlanSettings)
+    """Instance name, pruning and report-only switches."""
+    concurrency: int = 8
+    """How many calls the executor issues at once."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    environment: Environment
+    live: LiveState
+
+
+@dataclass(frozen=True)
+class PassResult:
+    plan: Plan
+    observation: Observation
+    execution: ExecutionResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.execution is None or self.execution.ok
+
+
+class Engine:
+    def __init__(
+        self, *, clients: Clients, settings: EngineSettings, cache: ProcessCache | None = None
+    ) -> None:
+        self._clients = clients
+        self._settings = settings
+        self._cache = cache if cache is not None else ProcessCache()
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._settings
+
+    async def observe(self, spec_set: SpecSet) -> Observation:
+        environment = await observe_environment(
+            self._clients, spec_set, region=self._settings.region, cache=self._cache
+        )
+        live = await observe_all(
+            self._clients, spec_set, environment=environment, settings=self._settings.plan, cache=self._cache
+        )
+        return Observation(environment=environment, live=live)
+
+    def plan(self, spec_set: SpecSet, observation: Observation) -> Plan:
+        return plan_all(
+            PlanContext(
+                spec_set=spec_set,
+                live=observation.live,
+                environment=observation.environment,
+                settings=self._settings.plan,
+            )
+        )
+
+    async def plan_pass(self, spec_set: SpecSet) -> PassResult:
+        observation = await self.observe(spec_set)
+        return PassResult(plan=self.plan(spec_set, observation), observation=observation)
+
+    async def apply_pass(self, spec_set: SpecSet) -> PassResult:
+        observation = await self.observe(spec_set)
+        plan = self.plan(spec_set, observation)
+        if self._settings.plan.report_only or not plan.has_changes:
+            return PassResult(plan=plan, observation=observation)
+        execution = await execute(
+            plan,
+            clients=self._clients,
+            known_outputs=_known_outputs(observation.live),
+            concurrency=self._settings.concurrency,
+        )
+        return PassResult(plan=plan, observation=observation, execution=execution)
+
+
+def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:
+    outputs: dict[ResourceKey, Mapping[str, Any]] = {
+        key: resource.outputs for key, resource in live.resources.items()
+    }
+    for orphan in live.orphans:
+        outputs.setdefault(orphan.key, orphan.outputs)
+    return outputs

@@ -1,0 +1,148 @@
+"""The values a plan is made of: references to not-yet-known outputs, calls, step groups, plans.
+
+A resource module turns a delta into `Call`s; the engine's executor issues them. A call's
+parameters may hold `Ref`s to outputs of resources that do not exist yet (a target group's ARN
+before it is created): the plan shows them as "known after apply" and the executor fills them in
+from the outputs of the calls that ran before. Pure values: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.plan.delta import Delta, Path
+
+ResourceKey = tuple[str, str]
+"""(kind, metadata.name): the identity of a resource in the spec set and the work queue."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An output of another resource (`arn`, `id`, `uri`...) that is known only after apply."""
+
+    kind: str
+    name: str
+    output: str
+
+    def __str__(self) -> str:
+        return f"(known after apply: {self.kind}/{self.name}.{self.output})"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call. `operation` is botocore's snake_case method name.
+
+    `outputs` names values of the response that later calls may refer to, as paths into it
+    (`{"arn": ("targetGroups", 0, "targetGroupArn")}`); they are stored under the resource that
+    owns this call.
+    """
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    outputs: Mapping[str, Path] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        """`ecs.UpdateService`: the same key the call counter uses."""
+        return f"{self.service}.{_pascal(self.operation)}"
+
+
+def _pascal(snake: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in snake.split("_"))
+
+
+GroupKey = tuple[str, str, str]
+"""(kind, name, group): a step group. `main` is the group others wait for by default."""
+
+MAIN = "main"
+
+
+@dataclass(frozen=True)
+class StepGroup:
+    """Calls that run in order, after every group in `after` has finished."""
+
+    key: GroupKey
+    calls: tuple[Call, ...]
+    after: frozenset[GroupKey] = frozenset()
+
+
+class Action(StrEnum):
+    NONE = "none"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    CONFLICT = "conflict"
+    WAITING = "waiting"
+    PAUSED = "paused"
+
+
+class Status(StrEnum):
+    """A resource's drift status, as `drift` reports it."""
+
+    IN_SYNC = "in-sync"
+    DRIFTED = "drifted"
+    MISSING = "missing"
+    ORPHANED = "orphaned"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    """What the plan does to one resource, and why."""
+
+    kind: str
+    name: str
+    action: Action
+    delta: Delta = field(default_factory=Delta)
+    groups: tuple[StepGroup, ...] = ()
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+    report_only: bool = False
+
+    @property
+    def key(self) -> ResourceKey:
+        return (self.kind, self.name)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return tuple(call for group in self.groups for call in group.calls)
+
+    @property
+    def status(self) -> Status:
+        if self.action is Action.CONFLICT:
+            return Status.CONFLICT
+        if self.action is Action.CREATE:
+            return Status.MISSING
+        if self.action is Action.DELETE:
+            return Status.ORPHANED
+        return Status.DRIFTED if self.delta else Status.IN_SYNC
+
+
+@dataclass(frozen=True)
+class Plan:
+    resources: tuple[ResourcePlan, ...]
+
+    def __iter__(self) -> Iterator[ResourcePlan]:
+        return iter(self.resources)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return tuple(
+            call for resource in self.resources if not resource.report_only for call in resource.calls
+        )
+
+    @property
+    def has_changes(self) -> bool:
+        return any(resource.calls and not resource.report_only for resource in self.resources)
+
+    def get(self, kind: str, name: str) -> ResourcePlan | None:
+        for resource in self.resources:
+            if resource.key == (kind, name):
+                return resource
+        return None

@@ -1,0 +1,235 @@
+"""The one small protocol every resource kind implements, and the values it works with.
+
+A kind module (`reconciler.resources.service`, ...) says three things: how to observe many of
+itself at once (batched reads), how to compare a document with what it observed, and which calls
+converge the difference. The engine looks kinds up in `reconciler.resources.registry` and never
+branches on kind; ownership, pausing and report-only are decided once, in the engine's planner,
+before a kind's `plan` is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from reconciler.plan.ownership import DELETION_POLICY, Ownership, ownership_of, ownership_tags
+from reconciler.plan.steps import Ref, ResourceKey, ResourcePlan
+from reconciler.spec import Document, SpecSet
+
+
+class ApiClient(Protocol):
+    """The narrow view of one AWS service client a kind needs (see `reconciler.aws.clients`)."""
+
+    async def call(self, operation: str, /, **params: Any) -> dict[str, Any]:
+        """Issue one call (snake_case operation name); raises `reconciler.aws.errors.AwsError`."""
+        ...
+
+    def paginate(self, operation: str, /, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a paginated operation."""
+        ...
+
+
+class Clients(Protocol):
+    def service(self, name: str, /) -> ApiClient:
+        """The client of one service: "ecs", "ecr", "elbv2", "ec2", "application-autoscaling"."""
+        ...
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    """What was observed of one AWS resource, in the API's own shape.
+
+    `name` is the document name it belongs to (from the spec, or from the source tag for an
+    orphan). `outputs` holds the values other resources refer to (`arn`, `id`, `uri`, ...).
+    `details` holds kind-specific observations beyond the main object (a service's scalable
+    target and policies, a load balancer's listeners and rules).
+    """
+
+    kind: str
+    name: str
+    identifier: str
+    state: Mapping[str, Any]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> ResourceKey:
+        return (self.kind, self.name)
+
+    def ownership(self, instance: str) -> Ownership:
+        return ownership_of(self.tags, instance)
+
+    @property
+    def deletion_policy(self) -> str:
+        return self.tags.get(DELETION_POLICY, "delete")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Account-level facts looked up once per pass, never during validation."""
+
+    account_id: str
+    region: str
+    default_vpc_id: str | None = None
+    default_subnet_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    instance: str = "default"
+    """Value of the instance ownership tag; resources of another instance are never touched."""
+    keep_revisions: int = 5
+    """Owned task definition revisions kept per family, the newest ones, beyond the one in use."""
+    prune: bool = False
+    """Delete owned resources whose documents are gone."""
+    max_deletes: int = 10
+    """At most this many deletions per pass."""
+    allow_mass_prune: bool = False
+    """Allow a pass that would prune more than half of what is owned, or with no documents."""
+    report_only: bool = False
+    """Observe and report; issue no write (`run --mode report`, `plan`, `drift`)."""
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything one pass observed: live resources by document key, and owned orphans."""
+
+    resources: Mapping[ResourceKey, LiveResource] = field(default_factory=dict)
+    orphans: tuple[LiveResource, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific observations shared across kinds, e.g. `image_digests`."""
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a kind's pure `plan` may consult besides its own document and live object."""
+
+    spec_set: SpecSet
+    live: LiveState
+    environment: Environment
+    settings: PlanSettings
+
+    def live_of(self, kind: str, name: str) -> LiveResource | None:
+        return self.live.resources.get((kind, name))
+
+    def output(self, kind: str, name: str, output: str) -> Any:
+        """A referenced resource's output, or a `Ref` when it will exist only after apply."""
+        live = self.live_of(kind, name)
+        if live is not None and output in live.outputs:
+            return live.outputs[output]
+        return Ref(kind, name, output)
+
+    def desired_tags(self, document: Document) -> dict[str, str]:
+        """The spec's tags plus the ownership tags every managed resource carries."""
+        policy = document.metadata.annotations.get(DELETION_POLICY, "delete")
+        return {
+            **dict(getattr(document.spec, "tags", None) or {}),
+            **ownership_tags(
+                kind=document.kind,
+                name=document.name,
+                instance=self.settings.instance,
+                deletion_policy=policy,
+            ),
+        }
+
+    def vpc_id(self, value: str) -> str:
+        if value != "default":
+            return value
+        if self.environment.default_vpc_id is None:
+            raise TerminalPlanError("the account has no default VPC, but the spec asks for `vpc: default`")
+        return self.environment.default_vpc_id
+
+    def subnet_ids(self, value: str | Sequence[str]) -> list[str]:
+        if isinstance(value, str):
+            if value != "default":
+                return [value]
+            if not self.environment.default_subnet_ids:
+                raise TerminalPlanError(
+                    "the account has no default subnets, but the spec asks for `subnets: default`"
+                )
+            return sorted(self.environment.default_subnet_ids)
+        return sorted(value)
+
+    def security_group_ids(self, references: Sequence[str]) -> list[Any]:
+        """Names of SecurityGroup documents become their ids; literal `sg-` ids stay as written."""
+        return [
+            reference if reference.startswith("sg-") else self.output("SecurityGroup", reference, "id")
+            for reference in references
+        ]
+
+    def role_arn(self, value: str) -> str:
+        """A bare role name completed with the account id, as the design allows."""
+        if value.startswith("arn:"):
+            return value
+        return f"arn:aws:iam::{self.environment.account_id}:role/{value}"
+
+
+class TerminalPlanError(Exception):
+    """A document cannot be planned against this account (no default VPC, ...): not retried."""
+
+
+@dataclass
+class ObserveCache:
+    """Process-wide cache of immutable AWS objects (task definition revisions by ARN)."""
+
+    task_definitions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObserveContext:
+    clients: Clients
+    spec_set: SpecSet
+    environment: Environment
+    settings: PlanSettings
+    cache: ObserveCache
+
+
+class ResourceKind(Protocol):
+    """One kind of AWS resource. Implementations are stateless singletons."""
+
+    kind: ClassVar[str]
+    delete_rank: ClassVar[int]
+    """Deletions run in ascending rank (service before load balancer before target group ...)."""
+
+    async def observe(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, LiveResource]:
+        """Observe the live objects of these documents with batched reads.
+
+        Returns live resources by document name; a document whose object does not exist is
+        simply absent (never an error). Raises `AwsError` when AWS cannot be read.
+        """
+        ...
+
+    async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
+        """Every object of this kind owned by this instance (for pruning), named by its source tag."""
+        ...
+
+    def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
+        """Pure: the delta between document and live object, and the calls that converge it.
+
+        Called only for objects that are missing, owned, or being adopted. Must return no calls
+        when nothing differs. Raises `TerminalPlanError` when the document cannot be planned here.
+        """
+        ...
+
+    def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
+        """Pure: the calls that delete an owned object whose document is gone."""
+        ...
+
+
+__all__ = [
+    "ApiClient",
+    "Clients",
+    "Environment",
+    "LiveResource",
+    "LiveState",
+    "ObserveCache",
+    "ObserveContext",
+    "PlanContext",
+    "PlanSettings",
+    "ResourceKind",
+    "TerminalPlanError",
+]

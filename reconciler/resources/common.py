@@ -1,0 +1,44 @@
+"""Small helpers every kind module shares: batching, spec fields in request shape, tag deltas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from reconciler.plan.delta import Delta, FieldDiff
+from reconciler.plan.ownership import Ownership, ownership_of, source_of
+from reconciler.spec import KindSpec
+
+T = TypeVar("T")
+
+
+def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """Consecutive chunks of at most `size`: one API call each, at the API's batch limit."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def spec_fields(spec: KindSpec, *, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    """The fields the user set, in the API's camelCase request shape.
+
+    `exclude_unset` is what makes "fields the spec does not set are not managed" hold.
+    """
+    fields: dict[str, Any] = spec.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return {key: value for key, value in fields.items() if key not in exclude}
+
+
+def tag_delta(desired: Mapping[str, str], live: Mapping[str, str]) -> tuple[dict[str, str], Delta]:
+    """Tags to add or change, and their diffs. Tags the spec does not name are left alone."""
+    changes = {key: value for key, value in desired.items() if live.get(key) != value}
+    diffs = tuple(FieldDiff(("tags", key), value, live.get(key)) for key, value in sorted(changes.items()))
+    return changes, Delta(diffs)
+
+
+def owned_by_instance(tags: Mapping[str, str], instance: str, kind: str) -> str | None:
+    """The document name an object of `kind` was created for, if this instance owns it."""
+    if ownership_of(tags, instance) is not Ownership.OWNED:
+        return None
+    source = source_of(tags)
+    if source is None or source[0] != kind:
+        return None
+    return source[1]
