@@ -1,0 +1,117 @@
+"""Loaded documents and the spec set: what the engine, the planner and the CLI work with.
+
+``reconciler.spec.loader`` builds these from YAML; the engine iterates a ``SpecSet`` and looks
+documents up by ``(kind, name)``; resource modules read ``Document.spec`` (a typed model from
+``reconciler.spec.models``) and use ``Document.line_of`` to point drift at the spec line. Pure values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from reconciler.spec.models import Kind, KindSpec, Metadata
+
+FieldPath = tuple[str | int, ...]
+"""A field's path in a document, keys as written: ``("spec", "containerDefinitions", 0, "image")``."""
+
+DocumentKey = tuple[str, str]
+"""``(kind, metadata.name)``: a document's identity (shaped like ``reconciler.plan.steps.ResourceKey``)."""
+
+SpecT = TypeVar("SpecT", bound=KindSpec)
+
+
+# eq=False: documents are identified by key, and their spec models hold dicts, which
+# would make a generated __hash__ fail at runtime.
+@dataclass(frozen=True, eq=False)
+class Document:
+    """One validated document, with where it came from.
+
+    ``positions`` maps every field path written in the document to its 1-based line;
+    ``line_of`` answers for paths that are not written (a missing field) with the nearest
+    written ancestor's line, so every message can point somewhere useful.
+    """
+
+    kind: Kind
+    metadata: Metadata
+    spec: KindSpec
+    file: str
+    line: int
+    positions: Mapping[FieldPath, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        """``metadata.name``: the logical name other documents use to refer to this one."""
+        return self.metadata.name
+
+    @property
+    def key(self) -> DocumentKey:
+        return (self.kind.value, self.metadata.name)
+
+    @property
+    def aws_name(self) -> str:
+        """The resource's AWS name: the spec's name field (``clusterName``, ...) or metadata.name."""
+        return self.spec.aws_name(self.metadata.name)
+
+    def line_of(self, path: Sequence[str | int]) -> int:
+        """The line of ``path``, or of its nearest ancestor written in the file, or the document's line."""
+        candidate = tuple(path)
+        while candidate:
+            line = self.positions.get(candidate)
+            if line is not None:
+                return line
+            candidate = candidate[:-1]
+        return self.line
+
+    def spec_as(self, spec_type: type[SpecT]) -> SpecT:
+        """The spec narrowed to its model type, for code that already knows the kind."""
+        if not isinstance(self.spec, spec_type):
+            raise TypeError(
+                f"{self.kind}/{self.name} has a {type(self.spec).__name__}, not a {spec_type.__name__}"
+            )
+        return self.spec
+
+
+@dataclass(frozen=True, eq=False)
+class SpecSet:
+    """A validated set of documents: unique per (kind, name), references resolved, no cycles.
+
+    Iteration is in file order (files sorted by path, documents in the order written).
+    Only ``reconciler.spec.validate.load_spec_set`` builds one for real use; building one by
+    hand (tests) skips validation.
+    """
+
+    documents: tuple[Document, ...]
+    _index: Mapping[DocumentKey, Document] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[DocumentKey, Document] = {}
+        for document in self.documents:
+            index.setdefault(document.key, document)
+        object.__setattr__(self, "_index", index)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def get(self, kind: str, name: str) -> Document | None:
+        """The document of ``kind`` named ``name``, or None."""
+        return self._index.get((str(kind), name))
+
+    def __getitem__(self, key: DocumentKey) -> Document:
+        """The document with ``(kind, name)``; raises KeyError when there is none."""
+        kind, name = key
+        return self._index[(str(kind), name)]
+
+    def of_kind(self, kind: str) -> tuple[Document, ...]:
+        """Every document of one kind, in file order."""
+        return tuple(document for document in self.documents if document.kind == kind)
+
+    def keys(self) -> tuple[DocumentKey, ...]:
+        return tuple(document.key for document in self.documents)
