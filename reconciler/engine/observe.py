@@ -21,6 +21,7 @@ from reconciler.resources.base import (
     ObserveCache,
     ObserveContext,
     PlanSettings,
+    ResourceKind,
 )
 from reconciler.resources.registry import all_kinds
 from reconciler.spec import SpecSet
@@ -73,14 +74,17 @@ async def observe_all(
     modules = all_kinds()
     by_kind = {module.kind: [d for d in spec_set if d.kind == module.kind] for module in modules}
 
-    async def observe_kind(kind: str) -> Mapping[str, LiveResource]:
-        documents = by_kind[kind]
-        if not documents:
-            return {}
-        return await next(m for m in modules if m.kind == kind).observe(documents, context)
+    async def observe_kind(module: ResourceKind) -> Mapping[str, LiveResource]:
+        documents = by_kind[module.kind]
+        return await module.observe(documents, context) if documents else {}
+
+    async def observe_facts(module: ResourceKind) -> Mapping[str, Any]:
+        documents = by_kind[module.kind]
+        return await module.observe_facts(documents, context) if documents else {}
 
     async with asyncio.TaskGroup() as group:
-        tasks = {module.kind: group.create_task(observe_kind(module.kind)) for module in modules}
+        tasks = {module.kind: group.create_task(observe_kind(module)) for module in modules}
+        fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
         orphan_tasks = (
             [group.create_task(module.observe_owned(context)) for module in modules] if settings.prune else []
         )
@@ -90,6 +94,8 @@ async def observe_all(
     for kind, task in tasks.items():
         for name, live in task.result().items():
             resources[(kind, name)] = live
+    for fact_task in fact_tasks:
+        facts.update(fact_task.result())
     orphans = _orphans([task.result() for task in orphan_tasks], spec_set)
     return LiveState(resources=resources, orphans=tuple(orphans), facts=facts)
 

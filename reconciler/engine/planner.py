@@ -8,6 +8,7 @@ only compare and choose calls. Called by `reconciler.engine.reconcile`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from reconciler.plan.delta import Delta
 from reconciler.plan.ownership import Ownership
@@ -18,7 +19,23 @@ from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF
 
 
 def plan_all(context: PlanContext) -> Plan:
-    resources = [_plan_document(document, context) for document in context.spec_set]
+    """Plan every document, each kind after the kinds it refers to (descending delete rank), so a
+    reference to a resource that this pass creates or re-registers becomes a `Ref`."""
+    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+    documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
+    planned: dict[tuple[str, str], ResourcePlan] = {}
+    pending: set[tuple[str, str, str]] = set()
+    for document in documents:
+        resource_plan = _plan_document(document, replace(context, pending_outputs=frozenset(pending)))
+        planned[resource_plan.key] = resource_plan
+        if not resource_plan.report_only:
+            pending.update(
+                (document.kind, document.name, output)
+                for call in resource_plan.calls
+                for output in call.outputs
+            )
+    # Report in file order, the order a reader of the specs expects.
+    resources = [planned[document.key] for document in context.spec_set]
     if context.settings.prune:
         resources += _plan_prune(context)
     return Plan(tuple(resources))

@@ -110,12 +110,17 @@ class PlanContext:
     live: LiveState
     environment: Environment
     settings: PlanSettings
+    pending_outputs: frozenset[tuple[str, str, str]] = frozenset()
+    """(kind, name, output) that calls planned earlier in this pass will produce (a new task
+    definition revision's ARN): they are `Ref`s even when an older live value exists."""
 
     def live_of(self, kind: str, name: str) -> LiveResource | None:
         return self.live.resources.get((kind, name))
 
     def output(self, kind: str, name: str, output: str) -> Any:
         """A referenced resource's output, or a `Ref` when it will exist only after apply."""
+        if (kind, name, output) in self.pending_outputs:
+            return Ref(kind, name, output)
         live = self.live_of(kind, name)
         if live is not None and output in live.outputs:
             return live.outputs[output]
@@ -191,7 +196,8 @@ class ResourceKind(Protocol):
 
     kind: ClassVar[str]
     delete_rank: ClassVar[int]
-    """Deletions run in ascending rank (service before load balancer before target group ...)."""
+    """Deletions run in ascending rank (service before load balancer before target group ...);
+    planning runs in descending rank, so a kind is planned after every kind it refers to."""
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext
@@ -201,6 +207,13 @@ class ResourceKind(Protocol):
         Returns live resources by document name; a document whose object does not exist is
         simply absent (never an error). Raises `AwsError` when AWS cannot be read.
         """
+        ...
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        """Shared observations other than the kind's own objects, merged into `LiveState.facts`
+        (e.g. image digests resolved by BatchGetImage). Most kinds return `{}`."""
         ...
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:

@@ -84,6 +84,11 @@ class ClusterKind:
                 found[name] = _live(name, cluster)
         return found
 
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        return {}
+
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
         arns = [arn async for page in ecs.paginate("list_clusters") for arn in page.get("clusterArns", [])]
