@@ -5,6 +5,8 @@ here; kind-specific models live in ``reconciler.spec.models``.
 """
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath, SpecSet
+from reconciler.spec.errors import SpecError
+from reconciler.spec.loader import LoadResult, load_documents
 from reconciler.spec.models import (
     ANNOTATION_ADOPT,
     ANNOTATION_DELETION_POLICY,
@@ -30,9 +32,12 @@ __all__ = [
     "FieldPath",
     "Kind",
     "KindSpec",
+    "LoadResult",
     "Metadata",
     "RepositoryImage",
+    "SpecError",
     "SpecSet",
     "aws_name",
+    "load_documents",
     "uses_default_network",
 ]
