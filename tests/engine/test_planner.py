@@ -1,0 +1,165 @@
+"""The planner's own decisions, for every kind alike: ownership, adoption, pausing, report-only,
+and the prune guards. Pure: hand-made documents and observations, no AWS."""
+
+from __future__ import annotations
+
+from reconciler.engine.planner import plan_all
+from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.steps import Action, Status
+from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
+from reconciler.spec import Document, Kind, Metadata, SpecSet
+from reconciler.spec.models import ClusterSpec
+
+ENVIRONMENT = Environment(account_id="123456789012", region="us-east-1")
+
+
+def cluster_document(name: str, annotations: dict[str, str] | None = None, **spec: object) -> Document:
+    return Document(
+        kind=Kind.CLUSTER,
+        metadata=Metadata(name=name, annotations=annotations or {}),
+        spec=ClusterSpec.model_validate(spec),
+        file="specs/cluster.yaml",
+        line=1,
+    )
+
+
+def live_cluster(name: str, tags: dict[str, str], **state: object) -> LiveResource:
+    arn = f"arn:aws:ecs:us-east-1:123456789012:cluster/{name}"
+    return LiveResource(
+        kind="Cluster",
+        name=name,
+        identifier=arn,
+        state={"clusterArn": arn, "clusterName": name, "status": "ACTIVE", **state},
+        tags=tags,
+        outputs={"arn": arn, "name": name},
+    )
+
+
+def owned(name: str, instance: str = "default") -> dict[str, str]:
+    return ownership_tags(kind="Cluster", name=name, instance=instance)
+
+
+def plan_for(
+    documents: list[Document],
+    live: list[LiveResource],
+    orphans: list[LiveResource] | None = None,
+    **settings: object,
+):  # type: ignore[no-untyped-def]
+    context = PlanContext(
+        spec_set=SpecSet(tuple(documents)),
+        live=LiveState(resources={r.key: r for r in live}, orphans=tuple(orphans or ())),
+        environment=ENVIRONMENT,
+        settings=PlanSettings(**settings),  # type: ignore[arg-type]
+    )
+    return plan_all(context)
+
+
+def test_a_missing_resource_is_created_with_ownership_tags() -> None:
+    plan = plan_for([cluster_document("web", capacityProviders=["FARGATE"])], [])
+    (resource,) = plan.resources
+    assert resource.action is Action.CREATE
+    assert resource.status is Status.MISSING
+    (call,) = resource.calls
+    assert call.name == "ecs.CreateCluster"
+    tags = {tag["key"]: tag["value"] for tag in call.params["tags"]}
+    assert tags["ecs-reconciler/managed-by"] == "ecs-reconciler"
+    assert tags["ecs-reconciler/source"] == "Cluster/web"
+
+
+def test_an_owned_resource_in_sync_needs_no_call() -> None:
+    plan = plan_for(
+        [cluster_document("web", capacityProviders=["FARGATE"])],
+        [live_cluster("web", owned("web"), capacityProviders=["FARGATE"])],
+    )
+    assert not plan.has_changes
+    assert plan.resources[0].status is Status.IN_SYNC
+
+
+def test_an_unowned_resource_with_the_spec_name_is_a_conflict_and_never_touched() -> None:
+    plan = plan_for(
+        [cluster_document("web", capacityProviders=["FARGATE"])],
+        [live_cluster("web", {"team": "other"})],
+    )
+    (resource,) = plan.resources
+    assert resource.action is Action.CONFLICT
+    assert resource.calls == ()
+    assert "adopt" in resource.message
+
+
+def test_another_instances_resource_is_a_conflict() -> None:
+    plan = plan_for([cluster_document("web")], [live_cluster("web", owned("web", instance="staging"))])
+    assert plan.resources[0].action is Action.CONFLICT
+
+
+def test_adopting_tags_the_unowned_resource_and_nothing_else() -> None:
+    plan = plan_for(
+        [cluster_document("web", {"ecs-reconciler/adopt": "true"}, capacityProviders=["FARGATE"])],
+        [live_cluster("web", {}, capacityProviders=["FARGATE"])],
+    )
+    (resource,) = plan.resources
+    assert [call.name for call in resource.calls] == ["ecs.TagResource"]
+
+
+def test_a_paused_document_is_skipped() -> None:
+    plan = plan_for([cluster_document("web", {"ecs-reconciler/paused": "true"})], [])
+    assert plan.resources[0].action is Action.PAUSED
+    assert not plan.has_changes
+
+
+def test_self_heal_off_reports_drift_without_calls() -> None:
+    plan = plan_for(
+        [cluster_document("web", {"ecs-reconciler/self-heal": "false"}, capacityProviders=["FARGATE"])],
+        [live_cluster("web", owned("web"), capacityProviders=["FARGATE_SPOT"])],
+    )
+    (resource,) = plan.resources
+    assert resource.report_only
+    assert resource.status is Status.DRIFTED
+    assert not plan.has_changes
+
+
+def test_report_mode_never_plans_writes() -> None:
+    plan = plan_for([cluster_document("web")], [], report_only=True)
+    assert plan.resources[0].action is Action.CREATE
+    assert not plan.has_changes
+
+
+def orphans(count: int) -> list[LiveResource]:
+    return [live_cluster(f"old-{index}", owned(f"old-{index}")) for index in range(count)]
+
+
+def test_prune_deletes_owned_orphans_within_the_per_pass_limit() -> None:
+    documents = [cluster_document(f"keep-{index}") for index in range(10)]
+    live = [live_cluster(f"keep-{index}", owned(f"keep-{index}")) for index in range(10)]
+    plan = plan_for(documents, live, orphans(4), prune=True, max_deletes=3)
+    deletions = [r for r in plan.resources if r.action is Action.DELETE]
+    assert len(deletions) == 4
+    assert sum(1 for r in deletions if not r.report_only) == 3
+    assert [c.name for r in deletions if not r.report_only for c in r.calls] == ["ecs.DeleteCluster"] * 3
+
+
+def test_prune_never_deletes_what_the_deletion_policy_retains() -> None:
+    retained = live_cluster(
+        "old", ownership_tags(kind="Cluster", name="old", instance="default", deletion_policy="retain")
+    )
+    plan = plan_for([cluster_document("keep")], [live_cluster("keep", owned("keep"))], [retained], prune=True)
+    assert [r.key for r in plan.resources if r.action is Action.DELETE] == []
+
+
+def test_prune_refuses_to_delete_more_than_half_of_what_is_owned() -> None:
+    plan = plan_for([cluster_document("keep")], [live_cluster("keep", owned("keep"))], orphans(2), prune=True)
+    deletions = [r for r in plan.resources if r.action is Action.DELETE]
+    assert deletions and all(r.report_only for r in deletions)
+    assert "allow-mass-prune" in deletions[0].message
+    forced = plan_for(
+        [cluster_document("keep")],
+        [live_cluster("keep", owned("keep"))],
+        orphans(2),
+        prune=True,
+        allow_mass_prune=True,
+    )
+    assert sum(1 for r in forced.resources if r.action is Action.DELETE and not r.report_only) == 2
+
+
+def test_prune_with_no_documents_at_all_deletes_nothing() -> None:
+    plan = plan_for([], [], orphans(1), prune=True)
+    assert not plan.has_changes
