@@ -153,7 +153,8 @@ def render_markdown(reports: Sequence[ResourceReport]) -> str:
         for field in report.fields:
             lines.append(
                 f"| {report.kind}/{report.name} | {report.status} | `{field.path}` "
-                f"| {_cell(_value(field.live))} | {_cell(_value(field.desired))} | `{field.file}:{field.line}` |"
+                f"| {_cell(_value(field.live))} | {_cell(_value(field.desired))} "
+                f"| `{field.file}:{field.line}` |"
             )
     return "\n".join(lines) + "\n"
 
