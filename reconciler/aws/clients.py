@@ -335,7 +335,8 @@ class AwsClients:
     def _config(self) -> AioConfig:
         settings = self.settings
         return AioConfig(
-            retries={"mode": "standard", "max_attempts": settings.max_attempts},
+            # total_max_attempts counts the first attempt; botocore's "max_attempts" key counts retries only.
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
             max_pool_connections=settings.max_pool_connections,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,

@@ -1,0 +1,159 @@
+"""A moto server with a fault injector in front, for the AWS edge's integration tests.
+
+The real moto server runs in a thread on 127.0.0.1 (started once per test run); requests reach it
+over HTTP through the real aiobotocore clients. `FaultInjector` is a WSGI middleware that answers
+chosen operations with an injected error a given number of times before letting them through,
+so retries, throttling and terminal errors are exercised end to end without mocking a client.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiobotocore.endpoint
+import pytest
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from reconciler.aws import AwsSettings
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+@dataclass
+class _Fault:
+    status: int
+    code: str
+    times: int
+
+
+class FaultInjector:
+    """WSGI middleware: answer an operation with an AWS-shaped error `times` times, then pass."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._faults: dict[str, _Fault] = {}
+        self.seen: list[str] = []
+
+    def inject(self, operation: str, *, status: int, code: str, times: int) -> None:
+        """Fail the next `times` requests of `operation` (PascalCase) with `status` and `code`."""
+        with self._lock:
+            self._faults[operation] = _Fault(status, code, times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        operation, is_json = _operation(environ)
+        with self._lock:
+            fault = self._faults.get(operation)
+            if fault is not None and fault.times > 0:
+                fault.times -= 1
+            else:
+                fault = None
+        if fault is None:
+            return self._app(environ, start_response)  # type: ignore[no-any-return]
+        if is_json:
+            body = json.dumps({"__type": fault.code, "message": "injected by the test"}).encode()
+            content_type = "application/x-amz-json-1.1"
+        else:
+            body = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{fault.code}</Code><Message>injected by the test</Message>"
+                f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            ).encode()
+            content_type = "text/xml"
+        start_response(
+            f"{fault.status} Injected",
+            [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-RequestId", str(uuid.uuid4())),
+            ],
+        )
+        return [body]
+
+
+def _operation(environ: dict[str, Any]) -> tuple[str, bool]:
+    """The operation a request calls, and whether it speaks the JSON protocol."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return str(target).rpartition(".")[2], True
+    # Query protocol (ELBv2, EC2, STS): the action is in the form body; read it and put it back.
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    actions = parse_qs(body.decode(errors="replace")).get("Action", [""])
+    return actions[0], False
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    endpoint_url: str
+    faults: FaultInjector
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    empty = tmp_path_factory.mktemp("aws-config") / "absent"
+    environment = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # Keep the developer's own profiles and endpoints out of the tests.
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+    }
+    cleared = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        for name in cleared:
+            patch.delenv(name, raising=False)
+        faults = FaultInjector(DomainDispatcherApplication(create_backend_app))
+        server = make_server("127.0.0.1", 0, faults, threaded=True, request_handler=MotoRequestHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield MotoServer(endpoint_url=f"http://127.0.0.1:{server.server_port}", faults=faults)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+@pytest.fixture
+def faults(moto_server: MotoServer) -> Iterator[FaultInjector]:
+    moto_server.faults.clear()
+    yield moto_server.faults
+    moto_server.faults.clear()
+
+
+@pytest.fixture
+def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's backoff between attempts, recorded instead of slept so the tests stay fast.
+
+    The retry decision is still botocore's own, against real HTTP answers; only the wait is skipped.
+    """
+    slept: list[float] = []
+
+    async def record(self: Any, seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(aiobotocore.endpoint.AioEndpoint, "_sleep", record)
+    return slept
+
+
+@pytest.fixture
+def settings(moto_server: MotoServer, faults: FaultInjector, retry_sleeps: list[float]) -> AwsSettings:
+    return AwsSettings(region="us-east-1", endpoint_url=moto_server.endpoint_url, max_attempts=3)
