@@ -1,0 +1,39 @@
+"""Opens the AWS clients and an `Engine` on them: how the CLI, the daemon and the tests start."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from reconciler.aws.clients import AwsClients
+from reconciler.aws.settings import AwsSettings
+from reconciler.engine.clients import EngineClients
+from reconciler.engine.observe import ProcessCache
+from reconciler.engine.reconcile import Engine, EngineSettings
+from reconciler.resources.base import PlanSettings
+
+
+@dataclass(frozen=True)
+class EngineSession:
+    engine: Engine
+    aws: AwsClients
+    """The clients under the engine; `aws.counter` counts every call attempt."""
+
+
+@asynccontextmanager
+async def open_engine(
+    aws_settings: AwsSettings,
+    plan_settings: PlanSettings,
+    *,
+    concurrency: int = 8,
+    cache: ProcessCache | None = None,
+) -> AsyncIterator[EngineSession]:
+    async with AwsClients(aws_settings) as aws:
+        clients = await EngineClients.open(aws)
+        engine = Engine(
+            clients=clients,
+            settings=EngineSettings(region=aws.region, plan=plan_settings, concurrency=concurrency),
+            cache=cache,
+        )
+        yield EngineSession(engine=engine, aws=aws)
