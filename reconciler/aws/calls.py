@@ -40,8 +40,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Wall-clock seconds of whole calls of one operation (retries and backoff included,
-    client-side rate-limit waits excluded)."""
+    """Wall-clock seconds of whole calls (or pages) of one operation, as the caller waited for
+    them: client-side rate-limit waits, retries and backoff included."""
 
     count: int
     total_seconds: float

@@ -5,7 +5,8 @@ manager) and hand the resource kinds and the engine the narrow `AwsClient` each 
 (`await clients.ecs()`). Every AWS call of the engine goes through `AwsClient.call` or
 `AwsClient.paginate`, which
 
-- wait for the client-side request budget (`reconciler.aws.ratelimit`) before each HTTP attempt,
+- wait for the client-side request budget (`reconciler.aws.ratelimit`) before each HTTP attempt
+  (retries and pages included),
 - count each attempt, its outcome and the call's latency (`reconciler.aws.calls`),
 - leave retries to botocore's "standard" mode (throttling, 5xx, connection errors),
 - turn every failure into a classified `TerminalAwsError` / `RetryableAwsError`
@@ -60,15 +61,18 @@ class _AttemptHooks:
         self._rate_limiter = rate_limiter
 
     def register(self, client: Any) -> None:
+        client.meta.events.register("before-sign", self.before_sign)
         client.meta.events.register("before-send", self.before_send)
         client.meta.events.register("response-received", self.response_received)
 
-    async def before_send(self, *, event_name: str, **_: Any) -> None:
-        # Waiting here, per attempt, rather than once per call, also budgets botocore's retries
-        # and every page of a paginator, which AWS charges to the same bucket.
-        operation = event_name.rpartition(".")[2]
-        await self._rate_limiter.acquire(self._service, operation)
-        self._counter.record_attempt(self._service, operation)
+    async def before_sign(self, *, event_name: str, **_: Any) -> None:
+        # Waiting per attempt, rather than once per call, also budgets botocore's retries and
+        # every page of a paginator, which AWS charges to the same bucket. Waiting before signing
+        # keeps a long queue from sending requests whose signature (and credentials) went stale.
+        await self._rate_limiter.acquire(self._service, event_name.rpartition(".")[2])
+
+    def before_send(self, *, event_name: str, **_: Any) -> None:
+        self._counter.record_attempt(self._service, event_name.rpartition(".")[2])
 
     def response_received(
         self,

@@ -8,14 +8,10 @@ so retries, throttling and terminal errors are exercised end to end without mock
 
 from __future__ import annotations
 
-import io
-import json
 import threading
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 import aiobotocore.endpoint
 import pytest
@@ -23,77 +19,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from reconciler.aws import AwsSettings
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-@dataclass
-class _Fault:
-    status: int
-    code: str
-    times: int
-
-
-class FaultInjector:
-    """WSGI middleware: answer an operation with an AWS-shaped error `times` times, then pass."""
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-        self._faults: dict[str, _Fault] = {}
-        self.seen: list[str] = []
-
-    def inject(self, operation: str, *, status: int, code: str, times: int) -> None:
-        """Fail the next `times` requests of `operation` (PascalCase) with `status` and `code`."""
-        with self._lock:
-            self._faults[operation] = _Fault(status, code, times)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        operation, is_json = _operation(environ)
-        with self._lock:
-            fault = self._faults.get(operation)
-            if fault is not None and fault.times > 0:
-                fault.times -= 1
-            else:
-                fault = None
-        if fault is None:
-            return self._app(environ, start_response)  # type: ignore[no-any-return]
-        if is_json:
-            body = json.dumps({"__type": fault.code, "message": "injected by the test"}).encode()
-            content_type = "application/x-amz-json-1.1"
-        else:
-            body = (
-                "<ErrorResponse><Error><Type>Sender</Type>"
-                f"<Code>{fault.code}</Code><Message>injected by the test</Message>"
-                f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-            ).encode()
-            content_type = "text/xml"
-        start_response(
-            f"{fault.status} Injected",
-            [
-                ("Content-Type", content_type),
-                ("Content-Length", str(len(body))),
-                ("x-amzn-RequestId", str(uuid.uuid4())),
-            ],
-        )
-        return [body]
-
-
-def _operation(environ: dict[str, Any]) -> tuple[str, bool]:
-    """The operation a request calls, and whether it speaks the JSON protocol."""
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        return str(target).rpartition(".")[2], True
-    # Query protocol (ELBv2, EC2, STS): the action is in the form body; read it and put it back.
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    actions = parse_qs(body.decode(errors="replace")).get("Action", [""])
-    return actions[0], False
+from tests.aws.fakes import FaultInjector
 
 
 @dataclass(frozen=True)

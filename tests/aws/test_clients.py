@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from structlog.testing import capture_logs
 
 from reconciler.aws import AwsClients, AwsSettings, RetryableAwsError, TerminalAwsError
-from reconciler.aws.ratelimit import AdaptiveTokenBucket
-from tests.aws.conftest import FaultInjector
+from reconciler.aws.ratelimit import AdaptiveTokenBucket, RateLimiter
+from tests.aws.fakes import FakeTime, FaultInjector
 
 pytestmark = pytest.mark.aws
 
@@ -175,6 +175,24 @@ def test_a_connection_failure_is_retried_then_retryable(
             assert clients.counter.outcomes() == {"ecs.ListClusters": {"error": 2}}
 
     run(body)
+
+
+def test_every_attempt_waits_for_the_ecs_budget(settings: AwsSettings, faults: FaultInjector) -> None:
+    # DeleteTaskDefinitions has AWS's smallest bucket: burst 5, one a second. A fake clock shows
+    # the waits without sleeping them.
+    time = FakeTime()
+    limiter = RateLimiter(clock=time.clock, sleep=time.sleep)
+    faults.inject("DeleteTaskDefinitions", status=500, code="ServerException", times=1)
+
+    async def body() -> None:
+        async with AwsClients(settings, rate_limiter=limiter) as clients:
+            ecs = await clients.ecs()
+            for _ in range(5):  # the first call takes two attempts
+                await ecs.call("delete_task_definitions", taskDefinitions=[f"{unique('family')}:1"])
+            assert clients.counter.snapshot() == {"ecs.DeleteTaskDefinitions": 6}
+
+    run(body)
+    assert time.slept == [pytest.approx(1.0)]
 
 
 def test_paginate_follows_next_tokens_and_counts_each_page(settings: AwsSettings) -> None:

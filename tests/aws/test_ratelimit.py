@@ -16,21 +16,7 @@ from reconciler.aws.ratelimit import (
     TokenBucket,
     bucket_key,
 )
-
-
-class FakeTime:
-    """A clock and a sleep that advances it, so waits are computed, recorded and never slept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.aws.fakes import FakeTime
 
 
 @pytest.mark.parametrize(
