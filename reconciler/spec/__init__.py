@@ -1,7 +1,7 @@
 """Spec documents: pydantic models, YAML loading with positions, validation, JSON Schema. Pure.
 
-The engine and the CLI use ``load_spec_set`` (added with the loader) and the values re-exported
-here; kind-specific models live in ``reconciler.spec.models``.
+The engine and the CLI call ``load_spec_set(paths)`` and use the values re-exported here;
+kind-specific models (``ServiceSpec``, ``RepositoryImage``, ...) live in ``reconciler.spec.models``.
 """
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath, SpecSet
@@ -19,7 +19,14 @@ from reconciler.spec.models import (
     RepositoryImage,
     aws_name,
 )
-from reconciler.spec.references import uses_default_network
+from reconciler.spec.references import (
+    Reference,
+    all_references,
+    find_cycles,
+    references_of,
+    uses_default_network,
+)
+from reconciler.spec.validate import load_spec_set, validate_spec_set
 
 __all__ = [
     "ANNOTATION_ADOPT",
@@ -34,10 +41,16 @@ __all__ = [
     "KindSpec",
     "LoadResult",
     "Metadata",
+    "Reference",
     "RepositoryImage",
     "SpecError",
     "SpecSet",
+    "all_references",
     "aws_name",
+    "find_cycles",
     "load_documents",
+    "load_spec_set",
+    "references_of",
     "uses_default_network",
+    "validate_spec_set",
 ]
