@@ -67,6 +67,9 @@ _SERVER_FAULT_CODES: frozenset[str] = frozenset(
         "RequestTimeoutException",
         "InternalServiceError",  # Application Auto Scaling: InternalServiceException's code varies
         "InternalServiceException",
+        # EC2: the signed request arrived too late (a long wait or a stalled connection); the
+        # retry is signed afresh.
+        "RequestExpired",
     }
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiobotocore.endpoint
@@ -29,33 +30,44 @@ class MotoServer:
 
 
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    empty = tmp_path_factory.mktemp("aws-config") / "absent"
+def moto_server() -> Iterator[MotoServer]:
+    faults = FaultInjector(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, faults, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield MotoServer(endpoint_url=f"http://127.0.0.1:{server.server_port}", faults=faults)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials, and none of the developer's own profiles, endpoints or Region.
+
+    Function-scoped, so the environment of tests outside this folder is left as it was.
+    """
+    absent = tmp_path / "absent"
     environment = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
-        # Keep the developer's own profiles and endpoints out of the tests.
-        "AWS_CONFIG_FILE": str(empty),
-        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_CONFIG_FILE": str(absent),
+        "AWS_SHARED_CREDENTIALS_FILE": str(absent),
     }
-    cleared = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in environment.items():
-            patch.setenv(name, value)
-        for name in cleared:
-            patch.delenv(name, raising=False)
-        faults = FaultInjector(DomainDispatcherApplication(create_backend_app))
-        server = make_server("127.0.0.1", 0, faults, threaded=True, request_handler=MotoRequestHandler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield MotoServer(endpoint_url=f"http://127.0.0.1:{server.server_port}", faults=faults)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -81,5 +93,7 @@ def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def settings(moto_server: MotoServer, faults: FaultInjector, retry_sleeps: list[float]) -> AwsSettings:
+def settings(
+    moto_server: MotoServer, faults: FaultInjector, retry_sleeps: list[float], aws_environment: None
+) -> AwsSettings:
     return AwsSettings(region="us-east-1", endpoint_url=moto_server.endpoint_url, max_attempts=3)

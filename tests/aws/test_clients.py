@@ -160,7 +160,7 @@ def test_throttling_on_a_query_protocol_service_slows_its_adaptive_budget(
 
 
 def test_a_connection_failure_is_retried_then_retryable(
-    moto_server: object, retry_sleeps: list[float]
+    aws_environment: None, retry_sleeps: list[float]
 ) -> None:
     # Port 9 (discard) on loopback has nothing listening: every attempt is refused.
     settings = AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9", max_attempts=2)
@@ -306,7 +306,7 @@ def test_an_assumed_role_is_re_assumed_when_close_to_expiry(settings: AwsSetting
     run(body)
 
 
-def test_no_region_is_a_terminal_error(moto_server: object) -> None:
+def test_no_region_is_a_terminal_error(aws_environment: None) -> None:
     async def body() -> None:
         with pytest.raises(TerminalAwsError, match="no AWS Region"):
             async with AwsClients(AwsSettings()):

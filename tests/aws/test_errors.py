@@ -51,6 +51,7 @@ def client_error(code: str, status: int = 400, operation: str = "UpdateService")
         ("ServerException", 500, RETRYABLE),
         ("InternalFailure", 500, RETRYABLE),
         ("ServiceUnavailable", 503, RETRYABLE),
+        ("RequestExpired", 400, RETRYABLE),
         ("SomethingNew", 502, RETRYABLE),
         ("SomethingNew", 429, RETRYABLE),
         # eventual consistency right after a create, or during a teardown
@@ -73,6 +74,8 @@ def client_error(code: str, status: int = 400, operation: str = "UpdateService")
         ("ClusterNotFoundException", 400, TERMINAL),
         ("PriorityInUse", 400, TERMINAL),
         ("ConditionalCheckFailedException", 400, TERMINAL),
+        ("ExpiredTokenException", 400, TERMINAL),  # static session credentials do not renew
+        ("IdempotentParameterMismatchException", 400, TERMINAL),
         # ECS and Application Auto Scaling use this for a quota, not for throttling
         ("LimitExceededException", 400, TERMINAL),
         ("SomethingNew", 400, TERMINAL),
