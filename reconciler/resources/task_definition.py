@@ -1,0 +1,532 @@
+"""The TaskDefinition kind: a task definition family, converged by registering a new revision.
+
+Observed per family with ListTaskDefinitions (ACTIVE, paged; the family filter is a prefix match,
+so the exact family is picked client-side) and one DescribeTaskDefinition of the newest revision.
+Revisions are immutable, so each ARN is described once per process and kept in
+`ObserveCache.task_definitions`; only its tags can change, and those are re-read with
+ListTagsForResource on later passes. `observe_facts` resolves the tags of `{repository, tag}`
+images with one BatchGetImage per repository per pass (`image_digests` in `LiveState.facts`).
+
+A new revision is registered only when the normalised registration differs from the newest
+ACTIVE revision (exact comparison: a revision is replaced whole), after both sides have lost
+what the server adds or spells differently (`cpu: 0`, `essential: true`, `protocol: tcp`,
+`hostPort` under awsvpc, empty lists, list order, CPU/memory as strings, server fields). Tag
+changes use TagResource on the revision, never a new revision. Old owned revisions beyond
+`keep_revisions` are deregistered on a pass where nothing else changes and no service using the
+family is mid-rollout, never one a live service runs. Registered in
+`reconciler.resources.registry`; Services refer to the `arn` output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from reconciler.aws.errors import AwsError
+from reconciler.plan.delta import diff_trees
+from reconciler.plan.normalise import as_string, drop_empty, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
+from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
+from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
+from reconciler.resources.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
+from reconciler.spec import Document
+from reconciler.spec.models import TaskDefinitionSpec
+
+LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
+IMAGE_BATCH = 100  # BatchGetImage takes at most 100 image ids
+CLEANUP = "cleanup"
+
+SERVER_FIELDS = frozenset(
+    {
+        "taskDefinitionArn",
+        "family",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+        "deregisteredAt",
+        "deleteRequestedAt",
+        "tags",
+    }
+)
+"""What DescribeTaskDefinition answers that is not part of a registration."""
+
+# Values AWS fills in (or a caller may spell out) that mean the same as leaving the field out.
+_TASK_DEFAULTS: Mapping[str, Any] = {"enableFaultInjection": False, "networkMode": "bridge"}
+_CONTAINER_DEFAULTS: Mapping[str, Any] = {
+    "cpu": 0,
+    "essential": True,
+    "readonlyRootFilesystem": False,
+    "privileged": False,
+    "interactive": False,
+    "pseudoTerminal": False,
+    "disableNetworking": False,
+    "versionConsistency": "enabled",
+}
+_HEALTH_CHECK_DEFAULTS: Mapping[str, Any] = {"interval": 30, "timeout": 5, "retries": 3}
+_EFS_DEFAULTS: Mapping[str, Any] = {"rootDirectory": "/", "transitEncryption": "DISABLED"}
+# Lists whose order carries no meaning, with the key that makes their order canonical.
+_UNORDERED_CONTAINER_LISTS: Mapping[str, Any] = {
+    "mountPoints": lambda item: (item.get("sourceVolume", ""), item.get("containerPath", "")),
+    "ulimits": lambda item: item.get("name", ""),
+    "dependsOn": lambda item: item.get("containerName", ""),
+    "volumesFrom": lambda item: item.get("sourceContainer", ""),
+    "systemControls": lambda item: item.get("namespace", ""),
+    "environmentFiles": None,
+    "extraHosts": None,
+    "resourceRequirements": None,
+    "portMappings": None,
+}
+
+
+def _without(tree: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in tree.items() if not (key in defaults and defaults[key] == value)}
+
+
+def _normalise_port_mapping(mapping: Mapping[str, Any], network_mode: str | None) -> dict[str, Any]:
+    normalised = {"protocol": "tcp", **mapping}
+    if "hostPort" not in normalised and "containerPortRange" not in normalised:
+        # awsvpc and host publish the container port itself; bridge without a host port is dynamic (0).
+        normalised["hostPort"] = normalised.get("containerPort") if network_mode in ("awsvpc", "host") else 0
+    return normalised
+
+
+def normalise_container(container: Mapping[str, Any], network_mode: str | None) -> dict[str, Any]:
+    """One container definition in canonical form (see the module docstring for the rules)."""
+    normalised = _without(container, _CONTAINER_DEFAULTS)
+    if "portMappings" in normalised:
+        normalised["portMappings"] = [
+            _normalise_port_mapping(mapping, network_mode) for mapping in normalised["portMappings"] or []
+        ]
+    if "mountPoints" in normalised:
+        normalised["mountPoints"] = [
+            _without(point, {"readOnly": False}) for point in normalised["mountPoints"] or []
+        ]
+    for key, sort_key in _UNORDERED_CONTAINER_LISTS.items():
+        if normalised.get(key):
+            normalised[key] = sort_by(normalised[key], key=sort_key)
+    # Keyed by name: names are unique, order has no meaning, and drift then names the variable.
+    for key, value_key in (("environment", "value"), ("secrets", "valueFrom")):
+        if key in normalised:
+            normalised[key] = {item["name"]: item.get(value_key) for item in normalised[key] or []}
+    if normalised.get("healthCheck"):
+        health = {**_HEALTH_CHECK_DEFAULTS, **normalised["healthCheck"]}
+        normalised["healthCheck"] = _without(health, {"startPeriod": 0})
+    log = normalised.get("logConfiguration")
+    if log and log.get("secretOptions"):
+        normalised["logConfiguration"] = {
+            **log,
+            "secretOptions": sort_by(log["secretOptions"], key=lambda item: item.get("name", "")),
+        }
+    capabilities = (normalised.get("linuxParameters") or {}).get("capabilities")
+    if capabilities:
+        normalised["linuxParameters"] = {
+            **normalised["linuxParameters"],
+            "capabilities": {key: sorted(value or []) for key, value in capabilities.items()},
+        }
+    cleaned: dict[str, Any] = drop_empty(normalised)
+    return cleaned
+
+
+def _normalise_volume(volume: Mapping[str, Any]) -> dict[str, Any]:
+    normalised = dict(volume)
+    efs = normalised.get("efsVolumeConfiguration")
+    if efs:
+        efs = _without(efs, _EFS_DEFAULTS)
+        if efs.get("authorizationConfig"):
+            efs["authorizationConfig"] = _without(efs["authorizationConfig"], {"iam": "DISABLED"})
+        normalised["efsVolumeConfiguration"] = efs
+    return normalised
+
+
+def normalise_task_definition(tree: Mapping[str, Any]) -> dict[str, Any]:
+    """A registration request or a DescribeTaskDefinition `taskDefinition`, in one canonical form.
+
+    Containers and volumes become mappings by name, so a drift report names them.
+    """
+    normalised = _without(
+        {key: value for key, value in tree.items() if key not in SERVER_FIELDS}, _TASK_DEFAULTS
+    )
+    network_mode = normalised.get("networkMode")
+    for key in ("cpu", "memory"):
+        if key in normalised:
+            normalised[key] = as_string(normalised[key])
+    if normalised.get("requiresCompatibilities"):
+        normalised["requiresCompatibilities"] = sorted(normalised["requiresCompatibilities"])
+    if normalised.get("placementConstraints"):
+        normalised["placementConstraints"] = sort_by(normalised["placementConstraints"])
+    normalised["containerDefinitions"] = {
+        container["name"]: normalise_container(container, network_mode)
+        for container in normalised.get("containerDefinitions") or []
+    }
+    normalised["volumes"] = {
+        volume["name"]: _normalise_volume(volume) for volume in normalised.get("volumes") or []
+    }
+    cleaned: dict[str, Any] = drop_empty(normalised)
+    return cleaned
+
+
+def family_and_revision(reference: str) -> tuple[str, int] | None:
+    """`(family, revision)` of a task definition ARN or `family:revision` (what services report)."""
+    tail = reference.rpartition("task-definition/")[2] if reference.startswith("arn:") else reference
+    family, colon, revision = tail.rpartition(":")
+    if not colon or not revision.isdigit():
+        return None
+    return family, int(revision)
+
+
+class Registration:
+    """The registration a document asks for, with images rendered, or why it must wait."""
+
+    def __init__(self, request: dict[str, Any], missing: list[str], warnings: list[str]) -> None:
+        self.request = request
+        self.missing = missing
+        self.warnings = warnings
+
+
+def desired_registration(document: Document, context: PlanContext) -> Registration:
+    """The RegisterTaskDefinition parameters (without family and tags) the document asks for."""
+    spec = document.spec_as(TaskDefinitionSpec)
+    request = spec_fields(spec, exclude={"family", "tags", "imagePinning"})
+    digests: Mapping[ImageKey, str] = context.live.facts.get(IMAGE_DIGESTS, {})
+    missing: list[str] = []
+    warnings: list[str] = []
+    containers = []
+    for container, fields in zip(spec.container_definitions, request["containerDefinitions"], strict=True):
+        rendered = render_image(
+            container.image,
+            pinning=spec.image_pinning,
+            spec_set=context.spec_set,
+            environment=context.environment,
+            digests=digests,
+        )
+        if rendered.missing is not None:
+            missing.append(rendered.missing)
+        if rendered.warning is not None:
+            warnings.append(rendered.warning)
+        containers.append({**fields, "image": rendered.reference})
+    request["containerDefinitions"] = containers
+    for role in ("executionRoleArn", "taskRoleArn"):
+        if role in request:
+            request[role] = context.role_arn(request[role])
+    return Registration(request, missing, warnings)
+
+
+def desired_tree(document: Document, context: PlanContext) -> dict[str, Any]:
+    return normalise_task_definition(desired_registration(document, context).request)
+
+
+def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
+    return normalise_task_definition(state)
+
+
+def services_using(context: PlanContext, family: str) -> tuple[set[int], bool]:
+    """Revisions of `family` that live services run or deploy, and whether any such service is
+    mid-rollout (its older revision must stay registered until the rollout ends)."""
+    in_use: set[int] = set()
+    rolling = False
+    services = [live for live in context.live.resources.values() if live.kind == "Service"]
+    services += [live for live in context.live.orphans if live.kind == "Service"]
+    for service in services:
+        deployments = service.state.get("deployments") or []
+        references = [service.state.get("taskDefinition")] + [d.get("taskDefinition") for d in deployments]
+        revisions = {
+            parsed[1]
+            for reference in references
+            if isinstance(reference, str)
+            and (parsed := family_and_revision(reference)) is not None
+            and parsed[0] == family
+        }
+        if not revisions:
+            continue
+        in_use |= revisions
+        if any(deployment.get("rolloutState") == "IN_PROGRESS" for deployment in deployments):
+            rolling = True
+    return in_use, rolling
+
+
+def revisions_to_deregister(live: LiveResource, context: PlanContext) -> list[Mapping[str, Any]]:
+    """Owned ACTIVE revisions beyond the newest `keep_revisions` that no live service uses."""
+    family = str(live.outputs["family"])
+    in_use, rolling = services_using(context, family)
+    if rolling:
+        return []
+    keep = max(context.settings.keep_revisions, 1)  # the newest is the desired one: always kept
+    revisions = sorted(live.details.get("revisions", ()), key=lambda item: -int(item["revision"]))
+    return [
+        revision
+        for revision in revisions[keep:]
+        if revision.get("owned") is True and int(revision["revision"]) not in in_use
+    ]
+
+
+class TaskDefinitionKind:
+    kind: ClassVar[str] = "TaskDefinition"
+    delete_rank: ClassVar[int] = 60
+
+    async def observe(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, LiveResource]:
+        ecs = context.clients.service("ecs")
+
+        async def observe_one(document: Document) -> LiveResource | None:
+            family = document.aws_name
+            arns = [
+                arn
+                async for page in ecs.paginate(
+                    "list_task_definitions",
+                    familyPrefix=family,
+                    status="ACTIVE",
+                    sort="DESC",
+                    PaginationConfig={"PageSize": LIST_PAGE_SIZE},
+                )
+                for arn in page.get("taskDefinitionArns", [])
+            ]
+            return await _observe_family(
+                ecs,
+                context.cache,
+                document.name,
+                family,
+                arns,
+                keep=context.settings.keep_revisions,
+                instance=context.settings.instance,
+            )
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(observe_one(document)) for document in documents]
+        return {live.name: live for task in tasks if (live := task.result()) is not None}
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        wanted = tagged_images(documents, context.spec_set)
+        if not wanted:
+            return {}
+        ecr = context.clients.service("ecr")
+        digests: dict[ImageKey, str] = {}
+
+        async def resolve(repository: str, tags: list[str]) -> None:
+            for batch in batched(tags, IMAGE_BATCH):
+                try:
+                    response = await ecr.call(
+                        "batch_get_image",
+                        repositoryName=repository,
+                        imageIds=[{"imageTag": tag} for tag in batch],
+                    )
+                except AwsError as error:
+                    if error.code == "RepositoryNotFoundException":
+                        return  # created later in this pass: nothing is pushed to it yet
+                    raise
+                for image in response.get("images", []):
+                    image_id = image.get("imageId") or {}
+                    if image_id.get("imageTag") in batch and image_id.get("imageDigest"):
+                        digests[(repository, image_id["imageTag"])] = image_id["imageDigest"]
+
+        async with asyncio.TaskGroup() as group:
+            for repository, tags in sorted(wanted.items()):
+                group.create_task(resolve(repository, sorted(tags)))
+        return {IMAGE_DIGESTS: digests}
+
+    async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
+        ecs = context.clients.service("ecs")
+        by_family: dict[str, list[str]] = {}
+        async for page in ecs.paginate(
+            "list_task_definitions", status="ACTIVE", PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+        ):
+            for arn in page.get("taskDefinitionArns", []):
+                parsed = family_and_revision(arn)
+                if parsed is not None:
+                    by_family.setdefault(parsed[0], []).append(arn)
+
+        async def owned_family(family: str, arns: list[str]) -> LiveResource | None:
+            newest = max(arns, key=_revision_of)
+            described = await _describe_cached(ecs, context.cache, newest)
+            source = owned_by_instance(_cached_tags(described), context.settings.instance, self.kind)
+            if source is None:
+                return None
+            # Every revision's ownership is needed: pruning deregisters only the owned ones.
+            return await _observe_family(
+                ecs, context.cache, source, family, arns, keep=0, instance=context.settings.instance
+            )
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(owned_family(family, arns)) for family, arns in sorted(by_family.items())
+            ]
+        return [live for task in tasks if (live := task.result()) is not None]
+
+    def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
+        registration = desired_registration(document, context)
+        warnings = tuple(registration.warnings)
+        if registration.missing:
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.WAITING,
+                message="waiting: image not found: " + ", ".join(registration.missing),
+                warnings=warnings,
+            )
+        desired = normalise_task_definition(registration.request)
+        tags = context.desired_tags(document)
+        register = Call(
+            "ecs",
+            "register_task_definition",
+            {"family": document.aws_name, **registration.request, "tags": map_to_tags(tags)},
+            outputs={"arn": ("taskDefinition", "taskDefinitionArn")},
+            description=f"register task definition {document.aws_name}",
+        )
+        main = (self.kind, document.name, MAIN)
+        if live is None:
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.CREATE,
+                diff_trees(desired, None),
+                (StepGroup(main, (register,)),),
+                warnings=warnings,
+            )
+        delta = diff_trees(desired, live_tree(live.state), exact=True)
+        if delta:
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.UPDATE,
+                delta,
+                (StepGroup(main, (register,)),),
+                message="registers a new revision",
+                warnings=warnings,
+            )
+        tag_changes, tag_diffs = tag_delta(tags, live.tags)
+        if tag_changes:
+            tag = Call(
+                "ecs",
+                "tag_resource",
+                {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
+                description="tag task definition revision",
+            )
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.UPDATE,
+                tag_diffs,
+                (StepGroup(main, (tag,)),),
+                warnings=warnings,
+            )
+        stale = revisions_to_deregister(live, context)
+        if not stale:
+            return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
+        return ResourcePlan(
+            self.kind,
+            document.name,
+            Action.UPDATE,
+            groups=(StepGroup((self.kind, document.name, CLEANUP), tuple(_deregister(stale))),),
+            message=f"deregisters {len(stale)} old revision(s) beyond keepRevisions",
+            warnings=warnings,
+        )
+
+    def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
+        owned = [
+            revision
+            for revision in live.details.get("revisions", ())
+            if revision.get("owned") is True or revision["arn"] == live.identifier
+        ]
+        return ResourcePlan(
+            self.kind,
+            live.name,
+            Action.DELETE,
+            groups=(StepGroup((self.kind, live.name, MAIN), tuple(_deregister(owned))),),
+        )
+
+
+def _deregister(revisions: Iterable[Mapping[str, Any]]) -> list[Call]:
+    return [
+        Call(
+            "ecs",
+            "deregister_task_definition",
+            {"taskDefinition": revision["arn"]},
+            description=f"deregister revision {revision['revision']}",
+        )
+        for revision in revisions
+    ]
+
+
+def _revision_of(arn: str) -> int:
+    parsed = family_and_revision(arn)
+    return parsed[1] if parsed is not None else 0
+
+
+def _cached_tags(described: Mapping[str, Any]) -> dict[str, str]:
+    return tags_to_map(described.get("tags"))
+
+
+async def _describe_cached(ecs: ApiClient, cache: ObserveCache, arn: str) -> Mapping[str, Any]:
+    """`{"taskDefinition": ..., "tags": [...]}` of a revision, described at most once per process.
+
+    The tags are as of that one describe: good enough for ownership (the reconciler never removes
+    its tags), not for comparing tags, which `_observe_family` re-reads."""
+    cached = cache.task_definitions.get(arn)
+    if cached is None:
+        response = await ecs.call("describe_task_definition", taskDefinition=arn, include=["TAGS"])
+        cached = {"taskDefinition": response["taskDefinition"], "tags": response.get("tags") or []}
+        cache.task_definitions[arn] = cached
+    return cached
+
+
+async def _observe_family(
+    ecs: ApiClient,
+    cache: ObserveCache,
+    name: str,
+    family: str,
+    arns: Sequence[str],
+    *,
+    keep: int,
+    instance: str,
+) -> LiveResource | None:
+    # The family filter is a prefix match: `web` also lists `web-worker`.
+    revisions = sorted(
+        (
+            (parsed[1], arn)
+            for arn in arns
+            if (parsed := family_and_revision(arn)) is not None and parsed[0] == family
+        ),
+        reverse=True,
+    )
+    if not revisions:
+        return None
+    newest_arn = revisions[0][1]
+    fresh = newest_arn not in cache.task_definitions
+    described = await _describe_cached(ecs, cache, newest_arn)
+    if fresh:
+        tags = _cached_tags(described)
+    else:
+        response = await ecs.call("list_tags_for_resource", resourceArn=newest_arn)
+        tags = tags_to_map(response.get("tags"))
+    # Ownership of old revisions matters only for those cleanup may deregister.
+    older = revisions[max(keep, 1) :]
+    async with asyncio.TaskGroup() as group:
+        older_tasks = [group.create_task(_describe_cached(ecs, cache, arn)) for _, arn in older]
+    owned = {
+        arn: owned_by_instance(_cached_tags(task.result()), instance, TaskDefinitionKind.kind) is not None
+        for (_, arn), task in zip(older, older_tasks, strict=True)
+    }
+    owned[newest_arn] = owned_by_instance(tags, instance, TaskDefinitionKind.kind) is not None
+    task_definition = described["taskDefinition"]
+    return LiveResource(
+        kind=TaskDefinitionKind.kind,
+        name=name,
+        identifier=newest_arn,
+        state=task_definition,
+        tags=tags,
+        outputs={"arn": newest_arn, "family": family, "revision": revisions[0][0]},
+        details={
+            "revisions": [
+                {"arn": arn, "revision": revision, "owned": owned.get(arn)} for revision, arn in revisions
+            ]
+        },
+    )
+
+
+KIND = TaskDefinitionKind()
