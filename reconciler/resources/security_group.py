@@ -1,0 +1,475 @@
+"""The SecurityGroup kind: a VPC security group, its ingress and egress rules, and its tags.
+
+Observed with one DescribeSecurityGroups call per 200 group names (rules and tags come with it).
+Rules are compared one atomic rule at a time (one protocol, one port range, one source), so the
+plan authorizes exactly the missing rules and revokes exactly the extra ones: at most one
+Authorize, one Revoke and one UpdateSecurityGroupRuleDescriptions call per direction, and only for
+the directions the spec sets. Rules live in their own step group, `(SecurityGroup, name, "rules")`,
+which waits for this group's creation and for the creation of every group its rules name (the
+design's "security groups → their rules"). Description and VPC cannot change: a difference is a
+conflict. Registered in `reconciler.resources.registry`; LoadBalancer and Service documents refer
+to its `id` output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.normalise import map_to_tags, tags_to_map
+from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
+from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
+from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.common import batched, owned_by_instance, tag_delta
+from reconciler.spec import Document
+from reconciler.spec.models import SecurityGroupRule, SecurityGroupSpec, is_security_group_id
+
+DEFAULT_DESCRIPTION = "Managed by ecs-reconciler"
+RULES = "rules"
+FILTER_VALUES = 200  # values per EC2 filter
+PAGE_SIZE = 1000  # DescribeSecurityGroups MaxResults maximum
+DIRECTIONS = (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress"))
+
+# EC2 answers with names for these, but accepts (and some tools write) the IANA numbers.
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}
+
+
+@dataclass(frozen=True)
+class AtomicRule:
+    """One rule with one source: what EC2 authorizes and revokes as a unit.
+
+    `source_type` is `cidr`, `ipv6Cidr`, `securityGroup` or `prefixListId`; `source` a CIDR, a
+    group id (or a `Ref` to a group created in this pass) or a prefix list id. Ports are None
+    for "all ports" (protocol -1, or ICMP with every type and code).
+    """
+
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    source_type: str
+    source: Any
+    description: str | None = None
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        """What makes a rule the same rule for EC2: everything but the description."""
+        return (self.protocol, self.from_port, self.to_port, self.source_type, self.source)
+
+    @property
+    def label(self) -> str:
+        ports = "all ports" if self.from_port is None else f"{self.from_port}-{self.to_port}"
+        return f"{self.protocol} {ports} {self.source_type} {self.source}"
+
+
+def normalise_ports(
+    protocol: str, from_port: int | None, to_port: int | None
+) -> tuple[int | None, int | None]:
+    if protocol == "-1" or (from_port in (None, -1) and to_port in (None, -1)):
+        return None, None
+    return from_port, to_port
+
+
+def normalise_protocol(protocol: str) -> str:
+    return _PROTOCOL_NUMBERS.get(protocol.lower(), protocol.lower())
+
+
+def expand_spec_rules(rules: Sequence[SecurityGroupRule], group_id: Callable[[str], Any]) -> list[AtomicRule]:
+    """The spec's rules as atomic rules; `group_id` turns a SecurityGroup document name into its id."""
+    expanded = []
+    for rule in rules:
+        port_range = rule.port_range
+        from_port, to_port = normalise_ports(
+            rule.protocol, *(port_range if port_range is not None else (None, None))
+        )
+        if rule.cidr is not None:
+            source_type, source = "cidr", rule.cidr
+        elif rule.ipv6_cidr is not None:
+            source_type, source = "ipv6Cidr", rule.ipv6_cidr
+        elif rule.security_group is not None:
+            reference = rule.security_group
+            source_type = "securityGroup"
+            source = reference if is_security_group_id(reference) else group_id(reference)
+        else:
+            source_type, source = "prefixListId", str(rule.prefix_list_id)
+        expanded.append(AtomicRule(rule.protocol, from_port, to_port, source_type, source, rule.description))
+    return _unique(expanded)
+
+
+def expand_permissions(permissions: Iterable[Mapping[str, Any]] | None) -> list[AtomicRule]:
+    """EC2's `IpPermissions` (several sources per entry) as atomic rules."""
+    expanded = []
+    for permission in permissions or ():
+        protocol = normalise_protocol(str(permission.get("IpProtocol", "-1")))
+        from_port, to_port = normalise_ports(protocol, permission.get("FromPort"), permission.get("ToPort"))
+        sources: list[tuple[str, Any, str | None]] = [
+            *(("cidr", item["CidrIp"], item.get("Description")) for item in permission.get("IpRanges") or ()),
+            *(
+                ("ipv6Cidr", item["CidrIpv6"], item.get("Description"))
+                for item in permission.get("Ipv6Ranges") or ()
+            ),
+            *(
+                ("securityGroup", item["GroupId"], item.get("Description"))
+                for item in permission.get("UserIdGroupPairs") or ()
+            ),
+            *(
+                ("prefixListId", item["PrefixListId"], item.get("Description"))
+                for item in permission.get("PrefixListIds") or ()
+            ),
+        ]
+        for source_type, source, description in sources:
+            expanded.append(
+                AtomicRule(protocol, from_port, to_port, source_type, source, description or None)
+            )
+    return _unique(expanded)
+
+
+def _unique(rules: Iterable[AtomicRule]) -> list[AtomicRule]:
+    by_identity: dict[tuple[Any, ...], AtomicRule] = {}
+    for rule in rules:
+        by_identity.setdefault(rule.identity, rule)
+    return sorted(by_identity.values(), key=lambda rule: tuple(str(part) for part in rule.identity))
+
+
+@dataclass(frozen=True)
+class RuleChanges:
+    missing: tuple[AtomicRule, ...] = ()
+    extra: tuple[AtomicRule, ...] = ()
+    redescribed: tuple[AtomicRule, ...] = ()
+    """Rules present on both sides whose description the spec sets differently (desired form)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.extra or self.redescribed)
+
+
+def rule_changes(desired: Sequence[AtomicRule], live: Sequence[AtomicRule]) -> RuleChanges:
+    """Exactly what to authorize, revoke and re-describe; a description the spec leaves out is not managed."""
+    live_by_identity = {rule.identity: rule for rule in live}
+    desired_identities = {rule.identity for rule in desired}
+    return RuleChanges(
+        missing=tuple(rule for rule in desired if rule.identity not in live_by_identity),
+        extra=tuple(rule for rule in live if rule.identity not in desired_identities),
+        redescribed=tuple(
+            rule
+            for rule in desired
+            if rule.identity in live_by_identity
+            and rule.description is not None
+            and live_by_identity[rule.identity].description != rule.description
+        ),
+    )
+
+
+_SOURCE_FIELDS = {
+    "cidr": ("IpRanges", "CidrIp"),
+    "ipv6Cidr": ("Ipv6Ranges", "CidrIpv6"),
+    "securityGroup": ("UserIdGroupPairs", "GroupId"),
+    "prefixListId": ("PrefixListIds", "PrefixListId"),
+}
+
+
+def to_ip_permissions(rules: Iterable[AtomicRule]) -> list[dict[str, Any]]:
+    """Atomic rules as EC2's request shape, one `IpPermissions` entry per protocol and port range."""
+    permissions: dict[tuple[str, int | None, int | None], dict[str, Any]] = {}
+    for rule in rules:
+        key = (rule.protocol, rule.from_port, rule.to_port)
+        if key not in permissions:
+            permission: dict[str, Any] = {"IpProtocol": rule.protocol}
+            if rule.protocol != "-1":
+                permission["FromPort"] = -1 if rule.from_port is None else rule.from_port
+                permission["ToPort"] = -1 if rule.to_port is None else rule.to_port
+            permissions[key] = permission
+        list_key, value_key = _SOURCE_FIELDS[rule.source_type]
+        source: dict[str, Any] = {value_key: rule.source}
+        if rule.description is not None:
+            source["Description"] = rule.description
+        permissions[key].setdefault(list_key, []).append(source)
+    return list(permissions.values())
+
+
+AWS_DEFAULT_EGRESS = AtomicRule("-1", None, None, "cidr", "0.0.0.0/0")
+"""The rule EC2 adds to every new group: all traffic out to anywhere."""
+
+
+class SecurityGroupKind:
+    kind: ClassVar[str] = "SecurityGroup"
+    delete_rank: ClassVar[int] = 40
+
+    async def observe(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, LiveResource]:
+        ec2 = context.clients.service("ec2")
+        by_aws_name: dict[str, list[Document]] = {}
+        for document in documents:
+            by_aws_name.setdefault(document.aws_name, []).append(document)
+        candidates: dict[str, list[dict[str, Any]]] = {}
+        for names in batched(sorted(by_aws_name), FILTER_VALUES):
+            async for page in ec2.paginate(
+                "describe_security_groups",
+                Filters=[{"Name": "group-name", "Values": names}],
+                MaxResults=PAGE_SIZE,
+            ):
+                for group in page.get("SecurityGroups", []):
+                    candidates.setdefault(group["GroupName"], []).append(group)
+        found: dict[str, LiveResource] = {}
+        for aws_name, named in by_aws_name.items():
+            for document in named:
+                group = _match(document, candidates.get(aws_name, []), context.environment.default_vpc_id)
+                if group is not None:
+                    found[document.name] = _live(document.name, group)
+        return found
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        return {}
+
+    async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
+        owned: list[LiveResource] = []
+        async for page in context.clients.service("ec2").paginate(
+            "describe_security_groups",
+            Filters=[
+                {"Name": f"tag:{MANAGED_BY}", "Values": [MANAGED_BY_VALUE]},
+                {"Name": f"tag:{INSTANCE}", "Values": [context.settings.instance]},
+            ],
+            MaxResults=PAGE_SIZE,
+        ):
+            for group in page.get("SecurityGroups", []):
+                tags = tags_to_map(group.get("Tags"), key="Key", value="Value")
+                source = owned_by_instance(tags, context.settings.instance, self.kind)
+                if source is not None:
+                    owned.append(_live(source, group))
+        return owned
+
+    def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
+        spec = document.spec_as(SecurityGroupSpec)
+        vpc_id = context.vpc_id(spec.vpc)
+        tags = context.desired_tags(document)
+        main: GroupKey = (self.kind, document.name, MAIN)
+        group_id: Any = Ref(self.kind, document.name, "id") if live is None else live.identifier
+
+        if live is not None:
+            immutable = diff_trees(
+                {"vpc": vpc_id, **({"description": spec.description} if spec.description else {})},
+                {"vpc": live.state.get("VpcId"), "description": live.state.get("Description")},
+            )
+            if immutable:
+                changes = ", ".join(f"{d.dotted_path} {d.live!r} -> {d.desired!r}" for d in immutable)
+                return ResourcePlan(
+                    self.kind,
+                    document.name,
+                    Action.CONFLICT,
+                    immutable,
+                    message=f"security group {live.identifier} cannot change {changes} in place; "
+                    "delete it or rename the group to apply",
+                )
+
+        # A new group starts with no ingress and EC2's allow-all egress rule.
+        live_rules = {
+            "ingress": expand_permissions(live.state.get("IpPermissions")) if live else [],
+            "egress": expand_permissions(live.state.get("IpPermissionsEgress"))
+            if live
+            else [AWS_DEFAULT_EGRESS],
+        }
+
+        def referenced_id(name: str) -> Any:
+            return group_id if name == document.name else context.output(self.kind, name, "id")
+
+        rule_calls: list[Call] = []
+        rule_diffs: list[FieldDiff] = []
+        for direction, spec_rules in (("ingress", spec.ingress), ("egress", spec.egress)):
+            if spec_rules is None:
+                continue  # a direction the spec leaves out (AWS's default egress, say) is not managed
+            rule_delta = rule_changes(expand_spec_rules(spec_rules, referenced_id), live_rules[direction])
+            rule_calls += _rule_calls(direction, group_id, rule_delta)
+            rule_diffs += [
+                FieldDiff((direction, rule.label), _rule_view(rule), None) for rule in rule_delta.missing
+            ]
+            rule_diffs += [
+                FieldDiff((direction, rule.label), None, _rule_view(rule)) for rule in rule_delta.extra
+            ]
+            rule_diffs += [
+                FieldDiff(
+                    (direction, rule.label, "description"),
+                    rule.description,
+                    _description_of(rule, live_rules[direction]),
+                )
+                for rule in rule_delta.redescribed
+            ]
+        rules_group = StepGroup(
+            (self.kind, document.name, RULES),
+            tuple(rule_calls),
+            after=frozenset({main} | {(self.kind, name, MAIN) for name in _named_groups(spec)}),
+        )
+
+        if live is None:
+            create = Call(
+                "ec2",
+                "create_security_group",
+                {
+                    "GroupName": document.aws_name,
+                    "Description": spec.description or DEFAULT_DESCRIPTION,
+                    "VpcId": vpc_id,
+                    "TagSpecifications": [
+                        {
+                            "ResourceType": "security-group",
+                            "Tags": map_to_tags(tags, key="Key", value="Value"),
+                        }
+                    ],
+                },
+                outputs={"id": ("GroupId",)},
+                description=f"create security group {document.aws_name}",
+            )
+            groups = (StepGroup(main, (create,)), *((rules_group,) if rule_calls else ()))
+            delta = diff_trees({"groupName": document.aws_name, "vpc": vpc_id}, None) + Delta(
+                tuple(rule_diffs)
+            )
+            return ResourcePlan(self.kind, document.name, Action.CREATE, delta, groups)
+
+        tag_changes, tag_diffs = tag_delta(tags, live.tags)
+        main_calls = (
+            (
+                Call(
+                    "ec2",
+                    "create_tags",
+                    {
+                        "Resources": [live.identifier],
+                        "Tags": map_to_tags(tag_changes, key="Key", value="Value"),
+                    },
+                    description="tag security group",
+                ),
+            )
+            if tag_changes
+            else ()
+        )
+        groups = (
+            *((StepGroup(main, main_calls),) if main_calls else ()),
+            *((rules_group,) if rule_calls else ()),
+        )
+        delta = Delta(tuple(rule_diffs)) + tag_diffs
+        return ResourcePlan(self.kind, document.name, Action.UPDATE if delta else Action.NONE, delta, groups)
+
+    def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
+        """Revoke the rules that name other groups first (EC2 refuses to delete a group another
+        group's rule still names), then delete once every other group's rule changes are done."""
+        rules_key: GroupKey = (self.kind, live.name, RULES)
+        referencing = {
+            direction: [
+                rule
+                for rule in expand_permissions(live.state.get(field))
+                if rule.source_type == "securityGroup" and rule.source != live.identifier
+            ]
+            for direction, field in DIRECTIONS
+        }
+        revokes = tuple(
+            _revoke(direction, live.identifier, rules) for direction, rules in referencing.items() if rules
+        )
+        others = {document.name for document in context.spec_set.of_kind(self.kind)} | {
+            orphan.name for orphan in context.live.orphans if orphan.kind == self.kind
+        }
+        delete = Call(
+            "ec2", "delete_security_group", {"GroupId": live.identifier}, description="delete security group"
+        )
+        groups = (
+            *((StepGroup(rules_key, revokes),) if revokes else ()),
+            StepGroup(
+                (self.kind, live.name, MAIN),
+                (delete,),
+                after=frozenset((self.kind, name, RULES) for name in others),
+            ),
+        )
+        return ResourcePlan(self.kind, live.name, Action.DELETE, groups=groups)
+
+
+def _named_groups(spec: SecurityGroupSpec) -> set[str]:
+    """SecurityGroup documents the spec's rules name (literal `sg-` ids are not documents)."""
+    return {
+        rule.security_group
+        for rule in [*(spec.ingress or ()), *(spec.egress or ())]
+        if rule.security_group is not None and not is_security_group_id(rule.security_group)
+    }
+
+
+def _rule_view(rule: AtomicRule) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in {
+            "protocol": rule.protocol,
+            "fromPort": rule.from_port,
+            "toPort": rule.to_port,
+            rule.source_type: rule.source,
+            "description": rule.description,
+        }.items()
+        if value is not None
+    }
+
+
+def _description_of(rule: AtomicRule, live: Sequence[AtomicRule]) -> str | None:
+    return next((item.description for item in live if item.identity == rule.identity), None)
+
+
+def _revoke(direction: str, group_id: Any, rules: Sequence[AtomicRule]) -> Call:
+    return Call(
+        "ec2",
+        f"revoke_security_group_{direction}",
+        {"GroupId": group_id, "IpPermissions": to_ip_permissions(rules)},
+        description=f"revoke {len(rules)} {direction} rule(s)",
+    )
+
+
+def _rule_calls(direction: str, group_id: Any, changes: RuleChanges) -> list[Call]:
+    """Authorize before revoking, so a rule being replaced never leaves a gap in access."""
+    calls = []
+    if changes.missing:
+        calls.append(
+            Call(
+                "ec2",
+                f"authorize_security_group_{direction}",
+                {"GroupId": group_id, "IpPermissions": to_ip_permissions(changes.missing)},
+                description=f"authorize {len(changes.missing)} {direction} rule(s)",
+            )
+        )
+    if changes.extra:
+        calls.append(_revoke(direction, group_id, changes.extra))
+    if changes.redescribed:
+        calls.append(
+            Call(
+                "ec2",
+                f"update_security_group_rule_descriptions_{direction}",
+                {"GroupId": group_id, "IpPermissions": to_ip_permissions(changes.redescribed)},
+                description=f"describe {len(changes.redescribed)} {direction} rule(s)",
+            )
+        )
+    return calls
+
+
+def _match(document: Document, candidates: Sequence[Mapping[str, Any]], default_vpc: str | None) -> Any:
+    """The group of this document: same name in the spec's VPC, else (a VPC change) a group this
+    document created in another VPC, which `plan` then reports as a conflict."""
+    spec = document.spec_as(SecurityGroupSpec)
+    vpc_id = default_vpc if spec.vpc == "default" else spec.vpc
+    for group in candidates:
+        if group.get("VpcId") == vpc_id:
+            return group
+    source = f"{SecurityGroupKind.kind}/{document.name}"
+    for group in candidates:
+        if tags_to_map(group.get("Tags"), key="Key", value="Value").get(SOURCE) == source:
+            return group
+    return None
+
+
+def _live(name: str, group: Mapping[str, Any]) -> LiveResource:
+    outputs = {"id": group["GroupId"], "name": group["GroupName"]}
+    if group.get("SecurityGroupArn"):
+        outputs["arn"] = group["SecurityGroupArn"]
+    return LiveResource(
+        kind=SecurityGroupKind.kind,
+        name=name,
+        identifier=group["GroupId"],
+        state=group,
+        tags=tags_to_map(group.get("Tags"), key="Key", value="Value"),
+        outputs=outputs,
+    )
+
+
+KIND = SecurityGroupKind()
