@@ -1,0 +1,404 @@
+"""A service's Application Auto Scaling: its scalable target, scaling policies and scheduled actions.
+
+Not a kind of its own: `reconciler.resources.service` calls it to observe the autoscaling of many
+services with batched reads (`observe_autoscaling`) and to plan the calls of a service's
+`(Service, name, "autoscaling")` group (`plan_autoscaling`, `plan_deregister`). Ownership follows
+the service (Application Auto Scaling tagging is not reliable everywhere), so nothing here reads
+tags.
+
+Reads: DescribeScalableTargets by `ResourceIds` (50 a call, never the namespace-wide paginator);
+DescribeScalingPolicies and DescribeScheduledActions either per `ResourceId` (their filter takes
+one) for a few services, or one namespace-wide sweep (10 policies / 50 actions a page) for many,
+whichever costs fewer calls. Results are always filtered client-side on the exact ResourceId: a
+server-side match may be a substring one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.normalise import drop_empty, sort_by
+from reconciler.plan.steps import Call
+from reconciler.resources.base import ApiClient
+from reconciler.resources.common import batched
+from reconciler.spec.models import (
+    Autoscaling,
+    ScheduledAction,
+    StepScalingPolicy,
+    TargetTrackingPolicy,
+)
+
+SERVICE = "application-autoscaling"
+NAMESPACE = "ecs"
+DIMENSION = "ecs:service:DesiredCount"
+TARGETS_BATCH = 50  # DescribeScalableTargets: at most 50 ResourceIds
+POLICIES_PAGE = 10  # DescribeScalingPolicies: MaxResults 1-10
+ACTIONS_PAGE = 50  # DescribeScheduledActions: MaxResults 1-50
+PER_RESOURCE_LIMIT = 10
+"""Up to this many services, one filtered read per service costs no more than a namespace sweep
+that must page through every ECS policy in the account at 10 a page."""
+
+_TARGET = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
+
+
+def resource_id(cluster: str, service: str) -> str:
+    """Application Auto Scaling's name of an ECS service's desired count."""
+    return f"service/{cluster}/{service}"
+
+
+def empty_details() -> dict[str, Any]:
+    return {"scalableTarget": None, "scalingPolicies": {}, "scheduledActions": {}}
+
+
+# --- observe ---------------------------------------------------------------------------------------
+
+
+async def observe_targets(client: ApiClient, resource_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Scalable targets by ResourceId; an unregistered target is simply absent."""
+    wanted = set(resource_ids)
+    found: dict[str, dict[str, Any]] = {}
+    for batch in batched(sorted(wanted), TARGETS_BATCH):
+        async for page in client.paginate(
+            "describe_scalable_targets", ResourceIds=batch, MaxResults=TARGETS_BATCH, **_TARGET
+        ):
+            for target in page.get("ScalableTargets", []):
+                if target.get("ResourceId") in wanted and target.get("ScalableDimension") == DIMENSION:
+                    found[target["ResourceId"]] = target
+    return found
+
+
+async def observe_policies_and_actions(
+    client: ApiClient, resource_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Scaling policies and scheduled actions of these targets: {ResourceId: {"scalingPolicies":
+    {name: policy}, "scheduledActions": {name: action}}}."""
+    wanted = set(resource_ids)
+    result: dict[str, dict[str, Any]] = {
+        rid: {"scalingPolicies": {}, "scheduledActions": {}} for rid in wanted
+    }
+    if not wanted:
+        return result
+    policy_queries: list[dict[str, Any]]
+    if len(wanted) <= PER_RESOURCE_LIMIT:
+        policy_queries = [{"ResourceId": rid} for rid in sorted(wanted)]
+    else:
+        policy_queries = [{}]
+    for query in policy_queries:
+        async for page in client.paginate(
+            "describe_scaling_policies", MaxResults=POLICIES_PAGE, **_TARGET, **query
+        ):
+            for policy in page.get("ScalingPolicies", []):
+                rid = policy.get("ResourceId")
+                if rid in wanted and policy.get("ScalableDimension") == DIMENSION:
+                    result[rid]["scalingPolicies"][policy["PolicyName"]] = policy
+        async for page in client.paginate(
+            "describe_scheduled_actions", MaxResults=ACTIONS_PAGE, **_TARGET, **query
+        ):
+            for action in page.get("ScheduledActions", []):
+                rid = action.get("ResourceId")
+                if rid in wanted and action.get("ScalableDimension") == DIMENSION:
+                    result[rid]["scheduledActions"][action["ScheduledActionName"]] = action
+    return result
+
+
+async def observe_autoscaling(
+    client: ApiClient, *, all_ids: Sequence[str], managed_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Autoscaling details by ResourceId.
+
+    Targets are read for `all_ids` (every observed service: a target on a service whose spec has
+    no `autoscaling` is one to deregister); policies and actions only for `managed_ids` (services
+    whose spec sets `autoscaling`) that have a target.
+    """
+    targets = await observe_targets(client, all_ids)
+    with_target = [rid for rid in managed_ids if rid in targets]
+    children = await observe_policies_and_actions(client, with_target)
+    details: dict[str, dict[str, Any]] = {}
+    for rid, target in targets.items():
+        details[rid] = {
+            "scalableTarget": target,
+            "scalingPolicies": children.get(rid, {}).get("scalingPolicies", {}),
+            "scheduledActions": children.get(rid, {}).get("scheduledActions", {}),
+        }
+    return details
+
+
+# --- normalise -------------------------------------------------------------------------------------
+
+
+def _pascal(tree: Any) -> Any:
+    """Spec camelCase keys as Application Auto Scaling's PascalCase."""
+    if isinstance(tree, Mapping):
+        return {key[:1].upper() + key[1:]: _pascal(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_pascal(item) for item in tree]
+    return tree
+
+
+def _fields(model: Any, *, exclude: set[str]) -> dict[str, Any]:
+    fields: dict[str, Any] = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return {key: value for key, value in fields.items() if key not in exclude}
+
+
+def _sorted_dimensions(metric: Mapping[str, Any]) -> dict[str, Any]:
+    if "Dimensions" not in metric:
+        return dict(metric)
+    return {**metric, "Dimensions": sort_by(metric["Dimensions"], key=lambda d: (d["Name"], d["Value"]))}
+
+
+def desired_target_tracking(policy: TargetTrackingPolicy, *, resource_label: str | None) -> dict[str, Any]:
+    """`TargetTrackingScalingPolicyConfiguration` of the fields the spec sets."""
+    fields = _fields(policy, exclude={"policyName"})
+    config: dict[str, Any] = {"TargetValue": float(policy.target_value)}
+    if policy.predefined_metric_type is not None:
+        metric: dict[str, Any] = {"PredefinedMetricType": policy.predefined_metric_type}
+        label = policy.resource_label or resource_label
+        if label is not None:
+            metric["ResourceLabel"] = label
+        config["PredefinedMetricSpecification"] = metric
+    if "customizedMetricSpecification" in fields:
+        config["CustomizedMetricSpecification"] = _sorted_dimensions(
+            _pascal(fields["customizedMetricSpecification"])
+        )
+    for key in ("scaleInCooldown", "scaleOutCooldown", "disableScaleIn"):
+        if key in fields:
+            config[key[:1].upper() + key[1:]] = fields[key]
+    return config
+
+
+def desired_step_scaling(policy: StepScalingPolicy) -> dict[str, Any]:
+    """`StepScalingPolicyConfiguration` of the fields the spec sets, steps in bound order."""
+    config: dict[str, Any] = _pascal(_fields(policy, exclude={"policyName"}))
+    config["StepAdjustments"] = _sorted_steps(config["StepAdjustments"])
+    return config
+
+
+def _sorted_steps(steps: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def bound(step: Mapping[str, Any]) -> float:
+        lower = step.get("MetricIntervalLowerBound")
+        return float("-inf") if lower is None else float(lower)
+
+    return [
+        {key: (float(value) if key.startswith("MetricInterval") else value) for key, value in step.items()}
+        for step in sorted(steps, key=bound)
+    ]
+
+
+def live_policy_tree(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """A described policy in the shape `desired_policy_tree` makes, AWS's fills made explicit."""
+    tree: dict[str, Any] = {"PolicyType": policy.get("PolicyType")}
+    tracking = policy.get("TargetTrackingScalingPolicyConfiguration")
+    if tracking is not None:
+        config = {"DisableScaleIn": False, **tracking}
+        config["TargetValue"] = float(config["TargetValue"])
+        if "CustomizedMetricSpecification" in config:
+            config["CustomizedMetricSpecification"] = _sorted_dimensions(
+                config["CustomizedMetricSpecification"]
+            )
+        tree["TargetTrackingScalingPolicyConfiguration"] = config
+    step = policy.get("StepScalingPolicyConfiguration")
+    if step is not None:
+        tree["StepScalingPolicyConfiguration"] = {
+            **step,
+            "StepAdjustments": _sorted_steps(step.get("StepAdjustments") or []),
+        }
+    return tree
+
+
+def desired_policy_tree(
+    policy: TargetTrackingPolicy | StepScalingPolicy, *, resource_label: str | None = None
+) -> dict[str, Any]:
+    if isinstance(policy, TargetTrackingPolicy):
+        return {
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": desired_target_tracking(
+                policy, resource_label=resource_label
+            ),
+        }
+    return {"PolicyType": "StepScaling", "StepScalingPolicyConfiguration": desired_step_scaling(policy)}
+
+
+def _timestamp(value: Any) -> Any:
+    """Datetimes (spec: aware or naive UTC; botocore: aware) as one ISO form in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="seconds")
+    return value
+
+
+def desired_action_tree(action: ScheduledAction) -> dict[str, Any]:
+    fields = _fields(action, exclude={"scheduledActionName"})
+    tree: dict[str, Any] = {"Schedule": fields["schedule"]}
+    if "timezone" in fields:
+        tree["Timezone"] = fields["timezone"]
+    for key in ("startTime", "endTime"):
+        if key in fields:
+            tree[key[:1].upper() + key[1:]] = _timestamp(fields[key])
+    capacity = {
+        name: fields[key]
+        for key, name in (("minCapacity", "MinCapacity"), ("maxCapacity", "MaxCapacity"))
+        if key in fields
+    }
+    if capacity:
+        tree["ScalableTargetAction"] = capacity
+    return tree
+
+
+def live_action_tree(action: Mapping[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = drop_empty(
+        {
+            "Schedule": action.get("Schedule"),
+            # AWS reports the zone it applied; none given means UTC.
+            "Timezone": action.get("Timezone") or "UTC",
+            "StartTime": _timestamp(action.get("StartTime")),
+            "EndTime": _timestamp(action.get("EndTime")),
+            "ScalableTargetAction": action.get("ScalableTargetAction"),
+        }
+    )
+    return tree
+
+
+# --- plan ------------------------------------------------------------------------------------------
+
+
+def plan_autoscaling(
+    spec: Autoscaling,
+    details: Mapping[str, Any] | None,
+    *,
+    resource: str,
+    resource_label: str | None = None,
+) -> tuple[list[Call], Delta]:
+    """Calls of the `autoscaling` group: register the target when missing or its range differs,
+    put each missing or different policy and scheduled action, delete those the spec no longer
+    names. `details` is None when nothing is registered (or the service does not exist yet)."""
+    details = details or empty_details()
+    calls: list[Call] = []
+    diffs: list[FieldDiff] = []
+    target = details.get("scalableTarget")
+    wanted_range = {"MinCapacity": spec.min_capacity, "MaxCapacity": spec.max_capacity}
+    live_range = (
+        {"MinCapacity": target.get("MinCapacity"), "MaxCapacity": target.get("MaxCapacity")}
+        if target
+        else None
+    )
+    range_delta = diff_trees(wanted_range, live_range, path=("autoscaling",))
+    if range_delta:
+        diffs.extend(range_delta)
+        # Registering an existing target with a new range clamps the current count into it.
+        calls.append(
+            Call(
+                SERVICE,
+                "register_scalable_target",
+                {**_TARGET, "ResourceId": resource, **wanted_range},
+                description=f"register scalable target {resource} [{spec.min_capacity}, {spec.max_capacity}]",
+            )
+        )
+
+    live_policies: Mapping[str, Mapping[str, Any]] = details.get("scalingPolicies") or {}
+    policies: list[TargetTrackingPolicy | StepScalingPolicy] = [
+        *(spec.target_tracking_policies or []),
+        *(spec.step_scaling_policies or []),
+    ]
+    for policy in policies:
+        desired = desired_policy_tree(policy, resource_label=resource_label)
+        live = live_policies.get(policy.policy_name)
+        delta = diff_trees(
+            desired,
+            live_policy_tree(live) if live is not None else None,
+            path=("autoscaling", "policies", policy.policy_name),
+        )
+        if delta:
+            diffs.extend(delta)
+            calls.append(
+                Call(
+                    SERVICE,
+                    "put_scaling_policy",
+                    {**_TARGET, "ResourceId": resource, "PolicyName": policy.policy_name, **desired},
+                    description=f"put scaling policy {policy.policy_name}",
+                )
+            )
+    named = {policy.policy_name for policy in policies}
+    for name in sorted(set(live_policies) - named):
+        diffs.append(
+            FieldDiff(("autoscaling", "policies", name), None, live_policies[name].get("PolicyType"))
+        )
+        calls.append(
+            Call(
+                SERVICE,
+                "delete_scaling_policy",
+                {**_TARGET, "ResourceId": resource, "PolicyName": name},
+                description=f"delete scaling policy {name}",
+            )
+        )
+
+    live_actions: Mapping[str, Mapping[str, Any]] = details.get("scheduledActions") or {}
+    for action in spec.scheduled_actions or []:
+        desired = desired_action_tree(action)
+        live_action = live_actions.get(action.scheduled_action_name)
+        delta = diff_trees(
+            desired,
+            live_action_tree(live_action) if live_action is not None else None,
+            path=("autoscaling", "scheduledActions", action.scheduled_action_name),
+        )
+        if delta:
+            diffs.extend(delta)
+            calls.append(
+                Call(
+                    SERVICE,
+                    "put_scheduled_action",
+                    {
+                        **_TARGET,
+                        "ResourceId": resource,
+                        "ScheduledActionName": action.scheduled_action_name,
+                        **_action_request(action),
+                    },
+                    description=f"put scheduled action {action.scheduled_action_name}",
+                )
+            )
+    wanted_actions = {action.scheduled_action_name for action in spec.scheduled_actions or []}
+    for name in sorted(set(live_actions) - wanted_actions):
+        diffs.append(
+            FieldDiff(("autoscaling", "scheduledActions", name), None, live_actions[name].get("Schedule"))
+        )
+        calls.append(
+            Call(
+                SERVICE,
+                "delete_scheduled_action",
+                {**_TARGET, "ResourceId": resource, "ScheduledActionName": name},
+                description=f"delete scheduled action {name}",
+            )
+        )
+    return calls, Delta(tuple(diffs))
+
+
+def _action_request(action: ScheduledAction) -> dict[str, Any]:
+    tree = desired_action_tree(action)
+    for key in ("StartTime", "EndTime"):
+        if key in tree:
+            # botocore serialises a datetime; an ISO string would be sent as text.
+            tree[key] = datetime.fromisoformat(tree[key])
+    return tree
+
+
+def plan_deregister(details: Mapping[str, Any] | None, *, resource: str) -> tuple[list[Call], Delta]:
+    """Deregister a target the spec no longer asks for; AWS deletes its policies and actions with it."""
+    if not details or not details.get("scalableTarget"):
+        return [], Delta()
+    target = details["scalableTarget"]
+    diff = FieldDiff(
+        ("autoscaling",),
+        None,
+        {"minCapacity": target.get("MinCapacity"), "maxCapacity": target.get("MaxCapacity")},
+    )
+    call = Call(
+        SERVICE,
+        "deregister_scalable_target",
+        {**_TARGET, "ResourceId": resource},
+        description=f"deregister scalable target {resource}",
+    )
+    return [call], Delta((diff,))

@@ -1,0 +1,591 @@
+"""The Service kind: an ECS service, with its Application Auto Scaling (see `autoscaling`).
+
+Observed with DescribeServices (10 names a call per cluster, tags included) and, for the
+autoscaling part, the batched reads of `reconciler.resources.autoscaling`. Converged with one
+CreateService, or one UpdateService carrying exactly the changed updatable fields, TagResource
+for tag-only changes, and the autoscaling calls in a `(Service, name, "autoscaling")` group that
+runs after the service. While a spec has `autoscaling`, the live desired count belongs to the
+scaler and is never compared. A circuit-breaker rollback of the desired task definition is not
+retried in a loop: the plan waits until a different revision is desired.
+
+`rollout_state` is the pure view of a service's rollout that `apply --wait` and the daemon use.
+Registered in `reconciler.resources.registry`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from reconciler.aws.errors import AwsError
+from reconciler.plan.delta import Delta, diff_trees
+from reconciler.plan.normalise import canonical_json, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
+from reconciler.resources import autoscaling
+from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.cluster import normalise_strategy
+from reconciler.resources.common import batched, owned_by_instance, tag_delta
+from reconciler.spec import Document, SpecSet
+from reconciler.spec.models import LoadBalancerSpec, ServiceSpec
+
+DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 names
+AUTOSCALING = "autoscaling"
+_INCLUDE = ["TAGS"]
+_FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+UPDATABLE = (
+    "taskDefinition",
+    "desiredCount",
+    "capacityProviderStrategy",
+    "deploymentConfiguration",
+    "networkConfiguration",
+    "platformVersion",
+    "healthCheckGracePeriodSeconds",
+    "enableExecuteCommand",
+    "loadBalancers",
+    "propagateTags",
+    "enableECSManagedTags",
+)
+"""Fields UpdateService changes in place; any other difference needs a new service."""
+
+_DEPLOYMENT_DEFAULTS: dict[str, Any] = {
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+}
+_DEPLOYMENT_REQUEST_KEYS = ("maximumPercent", "minimumHealthyPercent", "deploymentCircuitBreaker", "alarms")
+
+RolloutState = Literal["COMPLETED", "IN_PROGRESS", "FAILED"]
+_ROLLBACK_WINDOW = timedelta(minutes=2)
+"""A PRIMARY deployment created this close to a circuit-breaker failure is the rollback ECS started."""
+
+
+# --- normalisers -----------------------------------------------------------------------------------
+
+
+def _sort_key(value: Any) -> str:
+    return str(value)
+
+
+def _uses_fargate(launch_type: str | None, strategy: Sequence[Mapping[str, Any]] | None) -> bool:
+    if launch_type == "FARGATE":
+        return True
+    return any(item.get("capacityProvider") in _FARGATE_PROVIDERS for item in strategy or ())
+
+
+def desired_tree(spec: ServiceSpec, context: PlanContext) -> dict[str, Any]:
+    """The request-shaped fields the spec sets, references resolved (or `Ref`s), lists in canonical order."""
+    fields: dict[str, Any] = spec.model_dump(
+        by_alias=True,
+        exclude_unset=True,
+        mode="json",
+        exclude={"service_name", "cluster", "task_definition", "tags", "autoscaling", "load_balancers"},
+    )
+    tree: dict[str, Any] = {
+        "taskDefinition": context.output("TaskDefinition", spec.task_definition, "arn"),
+        **fields,
+    }
+    if "capacityProviderStrategy" in tree:
+        tree["capacityProviderStrategy"] = normalise_strategy(tree["capacityProviderStrategy"])
+    if spec.network_configuration is not None:
+        awsvpc = spec.network_configuration.awsvpc_configuration
+        vpc: dict[str, Any] = {"subnets": context.subnet_ids(awsvpc.subnets)}
+        if awsvpc.security_groups is not None:
+            vpc["securityGroups"] = sorted(context.security_group_ids(awsvpc.security_groups), key=_sort_key)
+        if awsvpc.assign_public_ip is not None:
+            vpc["assignPublicIp"] = awsvpc.assign_public_ip
+        tree["networkConfiguration"] = {"awsvpcConfiguration": vpc}
+    if spec.load_balancers is not None:
+        tree["loadBalancers"] = _sorted_load_balancers(
+            {
+                "targetGroupArn": context.output("TargetGroup", item.target_group, "arn"),
+                "containerName": item.container_name,
+                "containerPort": item.container_port,
+            }
+            for item in spec.load_balancers
+        )
+    return tree
+
+
+def _sorted_load_balancers(items: Any) -> list[dict[str, Any]]:
+    return sort_by(
+        items, key=lambda lb: (lb["containerName"], lb["containerPort"], _sort_key(lb.get("targetGroupArn")))
+    )
+
+
+def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A described service in `desired_tree`'s shape, AWS's server defaults made explicit."""
+    strategy = state.get("capacityProviderStrategy") or None
+    launch_type = None if strategy else state.get("launchType")
+    tree: dict[str, Any] = {
+        "taskDefinition": state.get("taskDefinition"),
+        "desiredCount": state.get("desiredCount") or 0,
+        "schedulingStrategy": state.get("schedulingStrategy") or "REPLICA",
+        "propagateTags": state.get("propagateTags") or "NONE",
+        "enableECSManagedTags": bool(state.get("enableECSManagedTags", False)),
+        "enableExecuteCommand": bool(state.get("enableExecuteCommand", False)),
+        "healthCheckGracePeriodSeconds": state.get("healthCheckGracePeriodSeconds") or 0,
+        "loadBalancers": _sorted_load_balancers(
+            {
+                "targetGroupArn": lb.get("targetGroupArn"),
+                "containerName": lb.get("containerName"),
+                "containerPort": lb.get("containerPort"),
+            }
+            for lb in state.get("loadBalancers") or []
+        ),
+    }
+    if launch_type is not None:
+        tree["launchType"] = launch_type
+    if strategy:
+        tree["capacityProviderStrategy"] = normalise_strategy(strategy)
+    platform = state.get("platformVersion")
+    if platform is None and _uses_fargate(launch_type, strategy):
+        platform = "LATEST"
+    if platform is not None:
+        tree["platformVersion"] = platform
+    deployment = {k: v for k, v in (state.get("deploymentConfiguration") or {}).items() if v is not None}
+    tree["deploymentConfiguration"] = {
+        **_DEPLOYMENT_DEFAULTS,
+        **deployment,
+        "deploymentCircuitBreaker": {
+            **_DEPLOYMENT_DEFAULTS["deploymentCircuitBreaker"],
+            **(deployment.get("deploymentCircuitBreaker") or {}),
+        },
+    }
+    awsvpc = (state.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if awsvpc is not None:
+        tree["networkConfiguration"] = {
+            "awsvpcConfiguration": {
+                "subnets": sorted(awsvpc.get("subnets") or []),
+                "securityGroups": sorted(awsvpc.get("securityGroups") or []),
+                "assignPublicIp": awsvpc.get("assignPublicIp") or "DISABLED",
+            }
+        }
+    return tree
+
+
+def rollout_state(live: LiveResource | Mapping[str, Any] | None) -> RolloutState | None:
+    """The state of a service's latest rollout: FAILED when the circuit breaker failed it (rolled
+    back or not), else the PRIMARY deployment's `rolloutState`; None without ECS deployments."""
+    if live is None:
+        return None
+    state = live.state if isinstance(live, LiveResource) else live
+    if failed_rollout(state) is not None:
+        return "FAILED"
+    primary = _primary(state)
+    if primary is None:
+        return None
+    value = primary.get("rolloutState")
+    if value == "COMPLETED":
+        return "COMPLETED"
+    return "IN_PROGRESS" if value == "IN_PROGRESS" else None
+
+
+def _primary(state: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for deployment in state.get("deployments") or []:
+        if deployment.get("status") == "PRIMARY":
+            return deployment  # type: ignore[no-any-return]
+    return None
+
+
+def failed_rollout(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The circuit-breaker failure of the latest rollout: {"taskDefinition": arn or None, "reason"}.
+
+    While the failed deployment is still listed its task definition is known. Once ECS has rolled
+    back and drained it, only the events tell: a "deployment failed" event and a PRIMARY created
+    right then (the rollback); the failed revision is then None, meaning "not the running one".
+    """
+    deployments = state.get("deployments") or []
+    failed = [d for d in deployments if d.get("rolloutState") == "FAILED"]
+    if failed:
+        newest = max(failed, key=lambda d: _time(d.get("createdAt")) or datetime.min)
+        return {
+            "taskDefinition": newest.get("taskDefinition"),
+            "reason": newest.get("rolloutStateReason") or "deployment failed",
+        }
+    primary = _primary(state)
+    if primary is None:
+        return None
+    created = _time(primary.get("createdAt"))
+    for event in state.get("events") or []:  # newest first
+        message = str(event.get("message", ""))
+        if "deployment failed" not in message:
+            continue
+        at = _time(event.get("createdAt"))
+        if created is None or at is None or abs(created - at) > _ROLLBACK_WINDOW:
+            return None
+        return {"taskDefinition": None, "reason": message}
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return None
+
+
+def _rollout_details(state: Mapping[str, Any]) -> dict[str, Any]:
+    primary = _primary(state) or {}
+    return {
+        "rolloutState": primary.get("rolloutState"),
+        "taskDefinition": primary.get("taskDefinition"),
+        "failed": failed_rollout(state),
+    }
+
+
+def client_token(*, instance: str, cluster: str, service: str, request: Mapping[str, Any]) -> str:
+    """A CreateService token that is the same for a retried create of the same request (≤36 chars)."""
+    text = canonical_json({"instance": instance, "cluster": cluster, "service": service, "request": request})
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- the kind --------------------------------------------------------------------------------------
+
+
+def cluster_name(spec: ServiceSpec, spec_set: SpecSet) -> str:
+    document = spec_set.get("Cluster", spec.cluster)
+    return document.aws_name if document is not None else spec.cluster
+
+
+def _dependencies(spec: ServiceSpec, context: PlanContext) -> frozenset[GroupKey]:
+    after: set[GroupKey] = {("Cluster", spec.cluster, MAIN), ("TaskDefinition", spec.task_definition, MAIN)}
+    target_groups = {item.target_group for item in spec.load_balancers or ()}
+    after.update(("TargetGroup", name, MAIN) for name in target_groups)
+    if spec.network_configuration is not None:
+        after.update(
+            ("SecurityGroup", name, MAIN)
+            for name in spec.network_configuration.awsvpc_configuration.security_groups or ()
+            if not name.startswith("sg-")
+        )
+    for document in context.spec_set.of_kind("LoadBalancer"):
+        load_balancer = document.spec_as(LoadBalancerSpec)
+        forwarded: set[str] = set()
+        for listener in load_balancer.listeners or ():
+            for action in (listener.default_action, *(rule.actions[0] for rule in listener.rules or ())):
+                forwarded.update(getattr(action, "target_group_names", ()))
+        if forwarded & target_groups:
+            after.add(("LoadBalancer", document.name, "listeners"))
+    return frozenset(after)
+
+
+class ServiceKind:
+    kind: ClassVar[str] = "Service"
+    delete_rank: ClassVar[int] = 10
+
+    async def observe(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, LiveResource]:
+        by_cluster: dict[str, dict[str, Document]] = {}
+        for document in documents:
+            cluster = cluster_name(document.spec_as(ServiceSpec), context.spec_set)
+            by_cluster.setdefault(cluster, {})[document.aws_name] = document
+        found: list[tuple[str, str, Mapping[str, Any]]] = []
+        for cluster, names in sorted(by_cluster.items()):
+            for service in await _describe(context, cluster, sorted(names)):
+                owner = names.get(service["serviceName"])
+                if owner is not None:
+                    found.append((owner.name, cluster, service))
+        managed = {
+            name
+            for name, _, _ in found
+            if context.spec_set["Service", name].spec_as(ServiceSpec).autoscaling is not None
+        }
+        return {live.name: live for live in await _with_autoscaling(context, found, managed)}
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        return {}
+
+    async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
+        ecs = context.clients.service("ecs")
+        clusters = [
+            arn async for page in ecs.paginate("list_clusters") for arn in page.get("clusterArns", [])
+        ]
+        found: list[tuple[str, str, Mapping[str, Any]]] = []
+        for cluster_arn in clusters:
+            cluster = cluster_arn.rsplit("/", 1)[-1]
+            arns = [
+                arn
+                async for page in ecs.paginate("list_services", cluster=cluster_arn)
+                for arn in page.get("serviceArns", [])
+            ]
+            for service in await _describe(context, cluster, arns):
+                source = owned_by_instance(
+                    tags_to_map(service.get("tags")), context.settings.instance, self.kind
+                )
+                if source is not None:
+                    found.append((source, cluster, service))
+        # An owned service may have a scalable target to deregister first; its policies go with it.
+        return await _with_autoscaling(context, found, set())
+
+    def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
+        spec = document.spec_as(ServiceSpec)
+        cluster = cluster_name(spec, context.spec_set)
+        service = document.aws_name
+        resource = autoscaling.resource_id(cluster, service)
+        desired = desired_tree(spec, context)
+        tags = context.desired_tags(document)
+        main_key: GroupKey = (self.kind, document.name, MAIN)
+        scaling_key: GroupKey = (self.kind, document.name, AUTOSCALING)
+        after = _dependencies(spec, context)
+        label = _resource_label(spec, context)
+
+        if live is None:
+            return self._plan_create(document, spec, desired, tags, cluster, resource, after, label, context)
+        if live.state.get("status") == "DRAINING":
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.WAITING,
+                message=f"{live.identifier} is being deleted (DRAINING); it is created again once it is gone",
+            )
+
+        current = live_tree(live.state)
+        # With autoscaling the live desired count is the scaler's: used at creation only.
+        compared = {k: v for k, v in desired.items() if k != "desiredCount" or spec.autoscaling is None}
+        delta = diff_trees(compared, current)
+
+        conflict = _replacement_reason(desired, current, delta)
+        if conflict:
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.CONFLICT,
+                delta,
+                message=f"{conflict}: that requires replacing the service {live.identifier}",
+            )
+
+        action = Action.UPDATE if delta else Action.NONE
+        message = ""
+        changed = [field for field in UPDATABLE if delta.touches((field,))]
+        failure = failed_rollout(live.state)
+        if "taskDefinition" in changed and failure is not None:
+            wanted = desired["taskDefinition"]
+            if failure["taskDefinition"] == wanted or (
+                failure["taskDefinition"] is None and not isinstance(wanted, Ref)
+            ):
+                changed.remove("taskDefinition")
+                action = Action.WAITING
+                message = f"rollout of {wanted} failed: {failure['reason']}"
+
+        calls: list[Call] = []
+        if changed:
+            update: dict[str, Any] = {"cluster": cluster, "service": service}
+            for field in changed:
+                update[field] = _request_value(field, desired, live.state)
+            calls.append(
+                Call(
+                    "ecs",
+                    "update_service",
+                    update,
+                    description=f"update service {service}: {', '.join(changed)}",
+                )
+            )
+        tag_changes, tag_diffs = tag_delta(tags, live.tags)
+        if tag_changes:
+            calls.append(
+                Call(
+                    "ecs",
+                    "tag_resource",
+                    {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
+                    description=f"tag service {service}",
+                )
+            )
+        details = live.details.get(AUTOSCALING)
+        if spec.autoscaling is not None:
+            scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
+                spec.autoscaling, details, resource=resource, resource_label=label
+            )
+        else:
+            scaling_calls, scaling_delta = autoscaling.plan_deregister(details, resource=resource)
+        full_delta = delta + tag_diffs + scaling_delta
+        if action is Action.NONE and full_delta:
+            action = Action.UPDATE
+        groups: list[StepGroup] = []
+        if calls:
+            groups.append(StepGroup(main_key, tuple(calls), after))
+        if scaling_calls:
+            groups.append(StepGroup(scaling_key, tuple(scaling_calls), frozenset({main_key})))
+        return ResourcePlan(self.kind, document.name, action, full_delta, tuple(groups), message)
+
+    def _plan_create(
+        self,
+        document: Document,
+        spec: ServiceSpec,
+        desired: Mapping[str, Any],
+        tags: Mapping[str, str],
+        cluster: str,
+        resource: str,
+        after: frozenset[GroupKey],
+        label: str | None,
+        context: PlanContext,
+    ) -> ResourcePlan:
+        request: dict[str, Any] = {"serviceName": document.aws_name, "cluster": cluster, **desired}
+        if "desiredCount" not in request and spec.autoscaling is not None:
+            request["desiredCount"] = spec.autoscaling.min_capacity
+        request["tags"] = map_to_tags(tags)
+        request["clientToken"] = client_token(
+            instance=context.settings.instance, cluster=cluster, service=document.aws_name, request=request
+        )
+        create = Call(
+            "ecs",
+            "create_service",
+            request,
+            outputs={"arn": ("service", "serviceArn")},
+            description=f"create service {document.aws_name} in {cluster}",
+        )
+        main_key: GroupKey = (self.kind, document.name, MAIN)
+        groups = [StepGroup(main_key, (create,), after)]
+        delta = diff_trees(desired, None)
+        if spec.autoscaling is not None:
+            scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
+                spec.autoscaling, None, resource=resource, resource_label=label
+            )
+            groups.append(
+                StepGroup(
+                    (self.kind, document.name, AUTOSCALING), tuple(scaling_calls), frozenset({main_key})
+                )
+            )
+            delta = delta + scaling_delta
+        return ResourcePlan(self.kind, document.name, Action.CREATE, delta, tuple(groups))
+
+    def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
+        cluster = str(live.outputs.get("cluster"))
+        service = str(live.outputs.get("name"))
+        main_key: GroupKey = (self.kind, live.name, MAIN)
+        groups: list[StepGroup] = []
+        scaling_calls, _ = autoscaling.plan_deregister(
+            live.details.get(AUTOSCALING), resource=autoscaling.resource_id(cluster, service)
+        )
+        if scaling_calls:
+            groups.append(StepGroup((self.kind, live.name, AUTOSCALING), tuple(scaling_calls)))
+        target = {"cluster": cluster, "service": service}
+        calls = (
+            Call("ecs", "update_service", {**target, "desiredCount": 0}, description=f"scale {service} to 0"),
+            Call("ecs", "delete_service", target, description=f"delete service {service}"),
+        )
+        after = frozenset(group.key for group in groups)
+        groups.append(StepGroup(main_key, calls, after))
+        return ResourcePlan(self.kind, live.name, Action.DELETE, groups=tuple(groups))
+
+
+async def _describe(context: ObserveContext, cluster: str, names: Sequence[str]) -> list[Mapping[str, Any]]:
+    """ACTIVE and DRAINING services of one cluster; missing (failures) and INACTIVE ones are absent."""
+    ecs = context.clients.service("ecs")
+    found: list[Mapping[str, Any]] = []
+    for batch in batched(list(names), DESCRIBE_BATCH):
+        try:
+            response = await ecs.call("describe_services", cluster=cluster, services=batch, include=_INCLUDE)
+        except AwsError as error:
+            if error.code == "ClusterNotFoundException":
+                return []  # no cluster yet: every service in it is absent
+            raise
+        found.extend(s for s in response.get("services", []) if s.get("status") in ("ACTIVE", "DRAINING"))
+    return found
+
+
+async def _with_autoscaling(
+    context: ObserveContext, found: Sequence[tuple[str, str, Mapping[str, Any]]], managed: set[str]
+) -> list[LiveResource]:
+    """Live services (document name, cluster, described service) with their autoscaling details.
+
+    Scalable targets are read for every ACTIVE service; policies and actions only for `managed`
+    names (whose spec sets `autoscaling`).
+    """
+    ids = {
+        index: autoscaling.resource_id(cluster, service["serviceName"])
+        for index, (_, cluster, service) in enumerate(found)
+        if service.get("status") == "ACTIVE"
+    }
+    details = (
+        await autoscaling.observe_autoscaling(
+            context.clients.service(autoscaling.SERVICE),
+            all_ids=sorted(set(ids.values())),
+            managed_ids=sorted(
+                {ids[i] for i, (name, _, _) in enumerate(found) if name in managed and i in ids}
+            ),
+        )
+        if ids
+        else {}
+    )
+    return [
+        LiveResource(
+            kind=ServiceKind.kind,
+            name=name,
+            identifier=service["serviceArn"],
+            state=service,
+            tags=tags_to_map(service.get("tags")),
+            outputs={"arn": service["serviceArn"], "name": service["serviceName"], "cluster": cluster},
+            details={
+                AUTOSCALING: details.get(ids.get(index, "")),
+                "rollout": _rollout_details(service),
+            },
+        )
+        for index, (name, cluster, service) in enumerate(found)
+    ]
+
+
+def _replacement_reason(desired: Mapping[str, Any], current: Mapping[str, Any], delta: Delta) -> str:
+    if delta.touches(("schedulingStrategy",)):
+        return f"schedulingStrategy {current.get('schedulingStrategy')} → {desired['schedulingStrategy']}"
+    if "launchType" in desired:
+        if "capacityProviderStrategy" in current:
+            return f"switching from a capacity provider strategy to launchType {desired['launchType']}"
+        if delta.touches(("launchType",)):
+            return f"launchType {current.get('launchType')} → {desired['launchType']}"
+    if "capacityProviderStrategy" in desired and "launchType" in current:
+        providers = {item["capacityProvider"] for item in desired["capacityProviderStrategy"]}
+        # ECS moves a Fargate service onto Fargate capacity providers in place; nothing else.
+        if current["launchType"] != "FARGATE" or not providers <= set(_FARGATE_PROVIDERS):
+            return f"switching from launchType {current['launchType']} to a capacity provider strategy"
+    return ""
+
+
+def _request_value(field: str, desired: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
+    """The UpdateService value of a changed field. The call replaces a structure whole, so the
+    live values of sub-fields the spec leaves unset are sent back unchanged."""
+    if field == "deploymentConfiguration":
+        live = {
+            k: v
+            for k, v in (state.get("deploymentConfiguration") or {}).items()
+            if k in _DEPLOYMENT_REQUEST_KEYS
+        }
+        return {**live, **desired[field]}
+    if field == "networkConfiguration":
+        live_vpc = (state.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        return {"awsvpcConfiguration": {**live_vpc, **desired[field]["awsvpcConfiguration"]}}
+    return desired[field]
+
+
+def _resource_label(spec: ServiceSpec, context: PlanContext) -> str | None:
+    """ALBRequestCountPerTarget's label `app/<lb>/<id>/targetgroup/<tg>/<id>`, from the service's
+    single target group and the load balancer that forwards to it, once both ARNs are known."""
+    policies = spec.autoscaling.target_tracking_policies if spec.autoscaling else None
+    if not policies or not any(
+        p.predefined_metric_type == "ALBRequestCountPerTarget" and p.resource_label is None for p in policies
+    ):
+        return None
+    if not spec.load_balancers or len(spec.load_balancers) != 1:
+        return None
+    target_group = spec.load_balancers[0].target_group
+    tg_arn = context.output("TargetGroup", target_group, "arn")
+    for document in context.spec_set.of_kind("LoadBalancer"):
+        load_balancer = document.spec_as(LoadBalancerSpec)
+        names = {
+            name
+            for listener in load_balancer.listeners or ()
+            for name in getattr(listener.default_action, "target_group_names", ())
+        }
+        if target_group in names:
+            lb_arn = context.output("LoadBalancer", document.name, "arn")
+            if isinstance(lb_arn, str) and isinstance(tg_arn, str):
+                return f"{lb_arn.split(':loadbalancer/', 1)[-1]}/{tg_arn.split(':', 5)[-1]}"
+    return None
+
+
+KIND = ServiceKind()
