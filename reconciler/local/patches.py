@@ -108,6 +108,9 @@ def _patch_ecs() -> None:
                 same = ecs_create_service_is_idempotent_only_on_retry(existing, params)
                 return ActionResult({"service": same})
             strategy = ecs_create_service_resolves_capacity_provider_strategy(cluster, params)
+            ecs_network_configuration_defaults_to_the_vpc_security_group(
+                self.current_account, self.region, self._get_params().get("networkConfiguration")
+            )
             original(self)
             service = backend.services[f"{cluster.name}:{params.get('serviceName')}"]
             ecs_create_service_keeps_fields_and_fills_defaults(service, params, strategy)
@@ -240,6 +243,27 @@ def ecs_create_service_resolves_capacity_provider_strategy(
     return [{"base": 0, **item} for item in strategy]
 
 
+def ecs_network_configuration_defaults_to_the_vpc_security_group(
+    account: str, region: str, configuration: dict[str, Any] | None
+) -> None:
+    """AWS: an awsvpc network configuration without securityGroups gets the default security group of
+    the subnets' VPC; moto 5.2.5: fails with KeyError (HTTP 500). Fills the request in place.
+    """
+    from moto.ec2.exceptions import InvalidSubnetIdError
+    from moto.ec2.models import ec2_backends
+
+    vpc = (configuration or {}).get("awsvpcConfiguration")
+    if not vpc or vpc.get("securityGroups") or not vpc.get("subnets"):
+        return
+    ec2 = ec2_backends[account][region]
+    try:
+        subnet = ec2.get_subnet(vpc["subnets"][0])
+    except InvalidSubnetIdError:
+        return  # moto's own validation reports the missing subnet as AWS does
+    group = ec2.get_default_security_group(subnet.vpc_id)
+    vpc["securityGroups"] = [group.id] if group is not None else []
+
+
 def ecs_create_service_keeps_fields_and_fills_defaults(
     service: Any, params: dict[str, Any], strategy: list[dict[str, Any]] | None
 ) -> None:
@@ -345,6 +369,9 @@ def ecs_update_service_like_aws(backend: Any, model: rollouts.RolloutModel, para
         if value is None:
             continue
         if parameter == "networkConfiguration":
+            ecs_network_configuration_defaults_to_the_vpc_security_group(
+                service._account_id, service.region_name, value
+            )
             value = _network_configuration(service._validate_network(value))
         if parameter == "capacityProviderStrategy":
             value = [{"base": 0, **item} for item in value]
