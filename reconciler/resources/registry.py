@@ -13,9 +13,10 @@ from reconciler.resources.base import ResourceKind
 
 @cache
 def _builtin_kinds() -> dict[str, ResourceKind]:
-    from reconciler.resources import cluster, repository, task_definition
+    from reconciler.resources import cluster, repository, service, task_definition
 
     modules: list[ResourceKind] = [cluster.KIND, repository.KIND, task_definition.KIND]
+    modules += [service.KIND]
     return {module.kind: module for module in modules}
 
 
