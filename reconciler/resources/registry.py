@@ -13,9 +13,18 @@ from reconciler.resources.base import ResourceKind
 
 @cache
 def _builtin_kinds() -> dict[str, ResourceKind]:
-    from reconciler.resources import cluster, repository, service, task_definition
+    from reconciler.resources import (
+        cluster,
+        load_balancer,
+        repository,
+        security_group,
+        service,
+        target_group,
+        task_definition,
+    )
 
     modules: list[ResourceKind] = [cluster.KIND, repository.KIND, task_definition.KIND]
+    modules += [security_group.KIND, target_group.KIND, load_balancer.KIND]
     modules += [service.KIND]
     return {module.kind: module for module in modules}
 

@@ -1,0 +1,83 @@
+"""Reads shared by the ELBv2 kinds (TargetGroup, LoadBalancer): by-name lookups, tags, attributes.
+
+`reconciler.resources.target_group` and `reconciler.resources.load_balancer` call these from their
+`observe` / `observe_owned`. Both DescribeTargetGroups and DescribeLoadBalancers fail the whole
+call when one of the names is missing, so `describe_by_names` asks by name (one call per 20, the
+cheapest when everything exists, which is the steady state) and falls back to one paginated listing
+of everything the first time a name is missing (first apply, or a resource deleted by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.aws.errors import AwsError
+from reconciler.plan.normalise import tags_to_map
+from reconciler.resources.base import ApiClient
+from reconciler.resources.common import batched
+
+NAMES_BATCH = 20  # DescribeLoadBalancers takes at most 20 names; the same batch for target groups
+TAGS_BATCH = 20  # DescribeTags takes at most 20 ARNs
+PAGE_SIZE = 400  # the largest PageSize ELBv2's Describe* accept
+
+
+async def describe_by_names(
+    elbv2: ApiClient,
+    *,
+    operation: str,
+    result_key: str,
+    name_key: str,
+    not_found_code: str,
+    names: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """The objects named `names` that exist, by name; missing names are simply absent."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = set(names)
+    for batch in batched(sorted(wanted), NAMES_BATCH):
+        try:
+            response = await elbv2.call(operation, Names=batch)
+        except AwsError as error:
+            if error.code != not_found_code:
+                raise
+            # One listing answers every remaining batch too, so stop asking by name.
+            async for page in elbv2.paginate(operation, PageSize=PAGE_SIZE):
+                for item in page.get(result_key, []):
+                    if item[name_key] in wanted:
+                        found.setdefault(item[name_key], item)
+            return found
+        for item in response.get(result_key, []):
+            found[item[name_key]] = item
+    return found
+
+
+async def list_all(elbv2: ApiClient, *, operation: str, result_key: str) -> list[dict[str, Any]]:
+    """Every object of a paginated Describe* call, at the largest page size."""
+    return [
+        item
+        async for page in elbv2.paginate(operation, PageSize=PAGE_SIZE)
+        for item in page.get(result_key, [])
+    ]
+
+
+async def describe_tags(elbv2: ApiClient, arns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Tags by resource ARN, 20 ARNs a call."""
+    tags: dict[str, dict[str, str]] = {}
+    for batch in batched(list(arns), TAGS_BATCH):
+        response = await elbv2.call("describe_tags", ResourceArns=batch)
+        for description in response.get("TagDescriptions", []):
+            tags[description["ResourceArn"]] = tags_to_map(description.get("Tags"), key="Key", value="Value")
+    return tags
+
+
+def attributes_to_map(attributes: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {attribute["Key"]: str(attribute.get("Value", "")) for attribute in attributes or ()}
+
+
+def map_to_attributes(attributes: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(attributes.items())]
+
+
+def changed_attributes(desired: Mapping[str, str] | None, live: Mapping[str, str]) -> dict[str, str]:
+    """The attribute keys the spec sets whose live value differs; keys it leaves out are not managed."""
+    return {key: value for key, value in (desired or {}).items() if live.get(key) != value}

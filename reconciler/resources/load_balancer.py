@@ -1,0 +1,674 @@
+"""The LoadBalancer kind: an Application Load Balancer, its attributes, tags, listeners and rules.
+
+Observed with DescribeLoadBalancers by name (one paginated listing instead when a name is missing,
+see `reconciler.resources.elbv2`), DescribeTags (20 ARNs a call), DescribeLoadBalancerAttributes
+only when the spec sets `attributes`, DescribeListeners only when it sets `listeners`, and
+DescribeRules (every page) only for listeners whose spec sets `rules`.
+
+The load balancer itself is converged in its MAIN step group (SetSecurityGroups, SetSubnets,
+SetIpAddressType, ModifyLoadBalancerAttributes, AddTags); listeners and rules in a second group,
+`(LoadBalancer, name, "listeners")`, which waits for the load balancer and for every TargetGroup its
+actions forward to (CreateListener / ModifyListener / DeleteListener by port, CreateRule /
+ModifyRule / DeleteRule by priority: exactly the differences). A Service waits for that group,
+since ECS refuses a target group no listener uses. The scheme and type cannot change: a
+difference is a conflict. Registered in `reconciler.resources.registry`.
+
+ELBv2 answers a plain forward in two shapes (moto: `TargetGroupArn` only; AWS: `TargetGroupArn`
+plus a `ForwardConfig` with weight 1 and stickiness off) and conditions in two (`Values`, and the
+newer `PathPatternConfig`-style objects): `canonical_action` and `canonical_condition` map every
+shape, and the spec, to one form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by
+from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
+from reconciler.resources import elbv2
+from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.common import owned_by_instance, tag_delta
+from reconciler.spec import Document
+from reconciler.spec.models import ForwardAction, Listener, LoadBalancerSpec
+
+LISTENERS = "listeners"
+APPLICATION = "application"
+IMMUTABLE = ("Scheme", "Type")
+
+_CONDITION_CONFIGS = {
+    "path-pattern": "PathPatternConfig",
+    "host-header": "HostHeaderConfig",
+    "http-header": "HttpHeaderConfig",
+    "http-request-method": "HttpRequestMethodConfig",
+    "query-string": "QueryStringConfig",
+    "source-ip": "SourceIpConfig",
+}
+# What AWS fills into a redirect the request leaves partly unset.
+_REDIRECT_DEFAULTS = {
+    "Protocol": "#{protocol}",
+    "Port": "#{port}",
+    "Host": "#{host}",
+    "Path": "/#{path}",
+    "Query": "#{query}",
+}
+
+
+# --- normalisation (pure; table-tested) ----------------------------------------------------------
+
+
+def canonical_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    """One form for an action, whichever shape ELBv2 or the spec wrote it in. `Order` is dropped:
+    the spec allows one action per listener or rule, and AWS numbers it itself."""
+    kind = action["Type"]
+    if kind == "forward":
+        config = action.get("ForwardConfig") or {}
+        groups = config.get("TargetGroups") or (
+            [{"TargetGroupArn": action["TargetGroupArn"]}] if action.get("TargetGroupArn") else []
+        )
+        stickiness = config.get("TargetGroupStickinessConfig") or {}
+        enabled = bool(stickiness.get("Enabled", False))
+        return {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": sort_by(
+                    (
+                        {"TargetGroupArn": group["TargetGroupArn"], "Weight": group.get("Weight", 1)}
+                        for group in groups
+                    ),
+                    key=lambda group: str(group["TargetGroupArn"]),
+                ),
+                # A duration means nothing while stickiness is off; AWS may or may not echo one.
+                "TargetGroupStickinessConfig": (
+                    {"Enabled": True, **drop_empty({"DurationSeconds": stickiness.get("DurationSeconds")})}
+                    if enabled
+                    else {"Enabled": False}
+                ),
+            },
+        }
+    if kind == "redirect":
+        return {
+            "Type": kind,
+            "RedirectConfig": {**_REDIRECT_DEFAULTS, **drop_empty(dict(action["RedirectConfig"]))},
+        }
+    if kind == "fixed-response":
+        return {"Type": kind, "FixedResponseConfig": drop_empty(dict(action["FixedResponseConfig"]))}
+    return drop_empty({key: value for key, value in action.items() if key != "Order"})  # type: ignore[no-any-return]
+
+
+def action_request(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    """The request shape of a canonical action: a plain forward as `TargetGroupArn`, as people write it."""
+    if canonical["Type"] == "forward":
+        config = canonical["ForwardConfig"]
+        groups = config["TargetGroups"]
+        if (
+            len(groups) == 1
+            and groups[0]["Weight"] == 1
+            and not config["TargetGroupStickinessConfig"]["Enabled"]
+        ):
+            return {"Type": "forward", "TargetGroupArn": groups[0]["TargetGroupArn"]}
+    return dict(canonical)
+
+
+def canonical_condition(condition: Mapping[str, Any]) -> dict[str, Any]:
+    """`{Field, Values[, HttpHeaderName]}` with values sorted (they are alternatives)."""
+    field = condition["Field"]
+    config = condition.get(_CONDITION_CONFIGS.get(field, "")) or {}
+    if field == "query-string":
+        values = [
+            f"{pair['Key']}={pair['Value']}" if pair.get("Key") else pair["Value"]
+            for pair in config.get("Values", [])
+        ]
+    else:
+        values = list(config.get("Values") or condition.get("Values") or [])
+    canonical: dict[str, Any] = {"Field": field, "Values": sorted(values)}
+    if field == "http-header":
+        canonical["HttpHeaderName"] = config.get("HttpHeaderName")
+    return canonical
+
+
+def condition_request(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    field = canonical["Field"]
+    config: dict[str, Any] = {"Values": list(canonical["Values"])}
+    if field == "query-string":
+        config["Values"] = [
+            {"Key": key, "Value": value} if sep else {"Value": key}
+            for key, sep, value in (item.partition("=") for item in canonical["Values"])
+        ]
+    if field == "http-header":
+        config["HttpHeaderName"] = canonical["HttpHeaderName"]
+    return {"Field": field, _CONDITION_CONFIGS[field]: config}
+
+
+def canonical_conditions(conditions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sort_by(canonical_condition(condition) for condition in conditions)
+
+
+def _pascal(tree: Any) -> Any:
+    if isinstance(tree, Mapping):
+        return {key[:1].upper() + key[1:]: _pascal(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_pascal(item) for item in tree]
+    return tree
+
+
+def spec_action(action: Any, target_group_arn: Callable[[str], Any]) -> dict[str, Any]:
+    """A spec action (a model) in canonical form, target group names resolved to ARNs."""
+    fields = action.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if isinstance(action, ForwardAction):
+        if action.target_group is not None:
+            return canonical_action(
+                {"Type": "forward", "TargetGroupArn": target_group_arn(action.target_group)}
+            )
+        forward = fields["forwardConfig"]
+        return canonical_action(
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {
+                            "TargetGroupArn": target_group_arn(item["targetGroup"]),
+                            "Weight": item.get("weight", 1),
+                        }
+                        for item in forward["targetGroups"]
+                    ],
+                    "TargetGroupStickinessConfig": _pascal(forward.get("targetGroupStickinessConfig") or {}),
+                },
+            }
+        )
+    return canonical_action(_pascal(fields))
+
+
+def desired_listener(listener: Listener, target_group_arn: Callable[[str], Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {
+        "Protocol": listener.protocol,
+        "DefaultAction": spec_action(listener.default_action, target_group_arn),
+    }
+    if listener.ssl_policy is not None:
+        tree["SslPolicy"] = listener.ssl_policy
+    if listener.certificates:
+        # DescribeListeners shows only the default certificate, the first one.
+        tree["Certificates"] = [listener.certificates[0].certificate_arn]
+    return tree
+
+
+def live_listener(listener: Mapping[str, Any]) -> dict[str, Any]:
+    actions = listener.get("DefaultActions") or []
+    tree: dict[str, Any] = {"Protocol": listener.get("Protocol")}
+    if len(actions) == 1:
+        tree["DefaultAction"] = canonical_action(actions[0])
+    else:
+        tree["DefaultActions"] = [canonical_action(action) for action in actions]
+    if listener.get("SslPolicy"):
+        tree["SslPolicy"] = listener["SslPolicy"]
+    certificates = [item["CertificateArn"] for item in listener.get("Certificates") or ()]
+    if certificates:
+        tree["Certificates"] = certificates[:1]
+    return tree
+
+
+def desired_rule(rule: Any, target_group_arn: Callable[[str], Any]) -> dict[str, Any]:
+    conditions = [
+        {
+            "Field": condition.field,
+            "Values": list(condition.values),
+            **({"HttpHeaderName": condition.http_header_name} if condition.http_header_name else {}),
+        }
+        for condition in rule.conditions
+    ]
+    return {
+        "Conditions": sort_by(_as_canonical_from_flat(condition) for condition in conditions),
+        "Action": spec_action(rule.actions[0], target_group_arn),
+    }
+
+
+def _as_canonical_from_flat(condition: Mapping[str, Any]) -> dict[str, Any]:
+    canonical: dict[str, Any] = {"Field": condition["Field"], "Values": sorted(condition["Values"])}
+    if condition["Field"] == "http-header":
+        canonical["HttpHeaderName"] = condition.get("HttpHeaderName")
+    return canonical
+
+
+def live_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    actions = rule.get("Actions") or []
+    tree: dict[str, Any] = {"Conditions": canonical_conditions(rule.get("Conditions") or [])}
+    if len(actions) == 1:
+        tree["Action"] = canonical_action(actions[0])
+    else:
+        tree["Actions"] = [canonical_action(action) for action in actions]
+    return tree
+
+
+def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = drop_empty(
+        {
+            "Subnets": sorted(
+                zone["SubnetId"] for zone in state.get("AvailabilityZones") or () if zone.get("SubnetId")
+            ),
+            "SecurityGroups": sorted(state.get("SecurityGroups") or []),
+            "Scheme": state.get("Scheme"),
+            "Type": state.get("Type"),
+            "IpAddressType": state.get("IpAddressType"),
+        }
+    )
+    return tree
+
+
+def desired_tree(
+    spec: LoadBalancerSpec, *, subnets: list[str], security_groups: list[Any] | None
+) -> dict[str, Any]:
+    tree: dict[str, Any] = {"Subnets": sorted(subnets), "Type": APPLICATION}
+    if security_groups is not None:
+        tree["SecurityGroups"] = sorted(security_groups, key=str)
+    if spec.scheme is not None:
+        tree["Scheme"] = spec.scheme
+    if spec.ip_address_type is not None:
+        tree["IpAddressType"] = spec.ip_address_type
+    return tree
+
+
+def referenced_target_groups(spec: LoadBalancerSpec) -> set[str]:
+    """Every TargetGroup document the listeners and rules forward to."""
+    names: set[str] = set()
+    for listener in spec.listeners or ():
+        for action in [listener.default_action, *(a for rule in listener.rules or () for a in rule.actions)]:
+            if isinstance(action, ForwardAction):
+                names.update(action.target_group_names)
+    return names
+
+
+# --- the kind --------------------------------------------------------------------------------------
+
+
+class LoadBalancerKind:
+    kind: ClassVar[str] = "LoadBalancer"
+    delete_rank: ClassVar[int] = 20
+
+    async def observe(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, LiveResource]:
+        client = context.clients.service("elbv2")
+        by_aws_name = {document.aws_name: document for document in documents}
+        balancers = await elbv2.describe_by_names(
+            client,
+            operation="describe_load_balancers",
+            result_key="LoadBalancers",
+            name_key="LoadBalancerName",
+            not_found_code="LoadBalancerNotFound",
+            names=list(by_aws_name),
+        )
+        tags = await elbv2.describe_tags(client, [item["LoadBalancerArn"] for item in balancers.values()])
+        found: dict[str, LiveResource] = {}
+        for aws_name, balancer in balancers.items():
+            document = by_aws_name[aws_name]
+            spec = document.spec_as(LoadBalancerSpec)
+            arn = balancer["LoadBalancerArn"]
+            details: dict[str, Any] = {}
+            if spec.attributes is not None:
+                response = await client.call("describe_load_balancer_attributes", LoadBalancerArn=arn)
+                details["attributes"] = elbv2.attributes_to_map(response.get("Attributes"))
+            if spec.listeners is not None:
+                with_rules = {listener.port for listener in spec.listeners if listener.rules is not None}
+                details["listeners"] = await _observe_listeners(client, arn, with_rules)
+            found[document.name] = _live(document.name, balancer, tags.get(arn, {}), details)
+        return found
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        return {}
+
+    async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
+        client = context.clients.service("elbv2")
+        balancers = [
+            item
+            for item in await elbv2.list_all(
+                client, operation="describe_load_balancers", result_key="LoadBalancers"
+            )
+            if item.get("Type") == APPLICATION
+        ]
+        tags = await elbv2.describe_tags(client, [item["LoadBalancerArn"] for item in balancers])
+        owned: list[LiveResource] = []
+        for balancer in balancers:
+            balancer_tags = tags.get(balancer["LoadBalancerArn"], {})
+            source = owned_by_instance(balancer_tags, context.settings.instance, self.kind)
+            if source is not None:
+                owned.append(_live(source, balancer, balancer_tags, {}))
+        return owned
+
+    def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
+        spec = document.spec_as(LoadBalancerSpec)
+        name = document.name
+        security_groups = (
+            context.security_group_ids(spec.security_groups) if spec.security_groups is not None else None
+        )
+        desired = desired_tree(
+            spec, subnets=context.subnet_ids(spec.subnets), security_groups=security_groups
+        )
+        tags = context.desired_tags(document)
+        main: GroupKey = (self.kind, name, MAIN)
+        main_after = frozenset(
+            ("SecurityGroup", reference, MAIN)
+            for reference in spec.security_groups or ()
+            if not reference.startswith("sg-")
+        )
+        listeners_after = frozenset(
+            {main} | {("TargetGroup", tg, MAIN) for tg in referenced_target_groups(spec)}
+        )
+
+        def target_group_arn(target_group: str) -> Any:
+            return context.output("TargetGroup", target_group, "arn")
+
+        if live is None:
+            arn: Any = Ref(self.kind, name, "arn")
+            main_calls = [
+                Call(
+                    "elbv2",
+                    "create_load_balancer",
+                    {
+                        "Name": document.aws_name,
+                        **{key: value for key, value in desired.items()},
+                        "Tags": map_to_tags(tags, key="Key", value="Value"),
+                    },
+                    outputs={
+                        "arn": ("LoadBalancers", 0, "LoadBalancerArn"),
+                        "dnsName": ("LoadBalancers", 0, "DNSName"),
+                        "canonicalHostedZoneId": ("LoadBalancers", 0, "CanonicalHostedZoneId"),
+                    },
+                    description=f"create load balancer {document.aws_name}",
+                )
+            ]
+            if spec.attributes:
+                main_calls.append(_modify_attributes(arn, spec.attributes))
+            listener_calls, listener_diffs = _listener_calls(name, arn, spec, None, target_group_arn)
+            groups = (
+                StepGroup(main, tuple(main_calls), after=main_after),
+                *(
+                    (StepGroup((self.kind, name, LISTENERS), tuple(listener_calls), after=listeners_after),)
+                    if listener_calls
+                    else ()
+                ),
+            )
+            delta = diff_trees({**desired, "attributes": dict(spec.attributes or {})}, None) + listener_diffs
+            return ResourcePlan(self.kind, name, Action.CREATE, delta, groups)
+
+        delta = diff_trees(desired, live_tree(live.state))
+        immutable = Delta(tuple(diff for diff in delta if diff.path[0] in IMMUTABLE))
+        if immutable:
+            changes = ", ".join(f"{d.dotted_path} {d.live!r} -> {d.desired!r}" for d in immutable)
+            return ResourcePlan(
+                self.kind,
+                name,
+                Action.CONFLICT,
+                delta,
+                message=f"load balancer {document.aws_name} cannot change {changes} in place; "
+                "delete it or rename the load balancer to apply",
+            )
+        arn = live.identifier
+        main_calls = []
+        if delta.touches(("SecurityGroups",)):
+            main_calls.append(
+                Call(
+                    "elbv2",
+                    "set_security_groups",
+                    {"LoadBalancerArn": arn, "SecurityGroups": desired["SecurityGroups"]},
+                    description="set load balancer security groups",
+                )
+            )
+        if delta.touches(("Subnets",)):
+            main_calls.append(
+                Call(
+                    "elbv2",
+                    "set_subnets",
+                    {"LoadBalancerArn": arn, "Subnets": desired["Subnets"]},
+                    description="set load balancer subnets",
+                )
+            )
+        if delta.touches(("IpAddressType",)):
+            main_calls.append(
+                Call(
+                    "elbv2",
+                    "set_ip_address_type",
+                    {"LoadBalancerArn": arn, "IpAddressType": desired["IpAddressType"]},
+                    description="set load balancer IP address type",
+                )
+            )
+        live_attributes = live.details.get("attributes") or {}
+        attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)
+        if attribute_changes:
+            main_calls.append(_modify_attributes(arn, attribute_changes))
+        tag_changes, tag_diffs = tag_delta(tags, live.tags)
+        if tag_changes:
+            main_calls.append(
+                Call(
+                    "elbv2",
+                    "add_tags",
+                    {"ResourceArns": [arn], "Tags": map_to_tags(tag_changes, key="Key", value="Value")},
+                    description="tag load balancer",
+                )
+            )
+        listener_calls, listener_diffs = _listener_calls(
+            name, arn, spec, live.details.get("listeners"), target_group_arn
+        )
+        groups = (
+            *((StepGroup(main, tuple(main_calls), after=main_after),) if main_calls else ()),
+            *(
+                (StepGroup((self.kind, name, LISTENERS), tuple(listener_calls), after=listeners_after),)
+                if listener_calls
+                else ()
+            ),
+        )
+        attribute_diffs = Delta(
+            tuple(
+                FieldDiff(("attributes", key), value, live_attributes.get(key))
+                for key, value in sorted(attribute_changes.items())
+            )
+        )
+        full_delta = delta + attribute_diffs + tag_diffs + listener_diffs
+        return ResourcePlan(self.kind, name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups)
+
+    def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
+        delete = Call(
+            "elbv2",
+            "delete_load_balancer",
+            {"LoadBalancerArn": live.identifier},
+            description="delete load balancer (its listeners and rules go with it)",
+        )
+        return ResourcePlan(
+            self.kind, live.name, Action.DELETE, groups=(StepGroup((self.kind, live.name, MAIN), (delete,)),)
+        )
+
+
+def _listener_calls(
+    name: str,
+    load_balancer_arn: Any,
+    spec: LoadBalancerSpec,
+    live_listeners: Mapping[int, Mapping[str, Any]] | None,
+    target_group_arn: Callable[[str], Any],
+) -> tuple[list[Call], Delta]:
+    """Exactly the listener and rule changes: by port, then by priority."""
+    if spec.listeners is None:
+        return [], Delta()
+    live_listeners = live_listeners or {}
+    calls: list[Call] = []
+    diffs: list[FieldDiff] = []
+    wanted_ports = {listener.port for listener in spec.listeners}
+    for port in sorted(set(live_listeners) - wanted_ports):
+        diffs.append(FieldDiff(("listeners", port), None, live_listener(live_listeners[port]["listener"])))
+        calls.append(
+            Call(
+                "elbv2",
+                "delete_listener",
+                {"ListenerArn": live_listeners[port]["arn"]},
+                description=f"delete listener :{port}",
+            )
+        )
+    for listener in sorted(spec.listeners, key=lambda item: item.port):
+        port = listener.port
+        desired = desired_listener(listener, target_group_arn)
+        observed = live_listeners.get(port)
+        if observed is None:
+            listener_arn: Any = Ref(LoadBalancerKind.kind, name, f"listener:{port}")
+            diffs.append(FieldDiff(("listeners", port), desired, None))
+            calls.append(
+                Call(
+                    "elbv2",
+                    "create_listener",
+                    {"LoadBalancerArn": load_balancer_arn, "Port": port, **_listener_request(desired)},
+                    outputs={f"listener:{port}": ("Listeners", 0, "ListenerArn")},
+                    description=f"create listener :{port}",
+                )
+            )
+            live_rules: Mapping[int, Mapping[str, Any]] = {}
+        else:
+            listener_arn = observed["arn"]
+            listener_delta = diff_trees(
+                desired, live_listener(observed["listener"]), path=("listeners", port)
+            )
+            diffs += listener_delta
+            if listener_delta:
+                changed = {str(diff.path[2]) for diff in listener_delta}
+                request = _listener_request(desired)
+                fields = (
+                    {"DefaultActions"} if "DefaultAction" in changed or "DefaultActions" in changed else set()
+                )
+                if "Protocol" in changed:
+                    fields |= set(request)  # a protocol change needs its certificates and policy alongside
+                fields |= changed & {"SslPolicy", "Certificates"}
+                calls.append(
+                    Call(
+                        "elbv2",
+                        "modify_listener",
+                        {
+                            "ListenerArn": listener_arn,
+                            **{key: request[key] for key in sorted(fields) if key in request},
+                        },
+                        description=f"modify listener :{port}",
+                    )
+                )
+            live_rules = observed.get("rules") or {}
+        if listener.rules is None:
+            continue
+        rule_calls, rule_diffs = _rule_calls(listener, listener_arn, live_rules, target_group_arn)
+        calls += rule_calls
+        diffs += rule_diffs
+    return calls, Delta(tuple(diffs))
+
+
+def _rule_calls(
+    listener: Listener,
+    listener_arn: Any,
+    live_rules: Mapping[int, Mapping[str, Any]],
+    target_group_arn: Callable[[str], Any],
+) -> tuple[list[Call], list[FieldDiff]]:
+    port = listener.port
+    calls: list[Call] = []
+    diffs: list[FieldDiff] = []
+    wanted = {rule.priority: desired_rule(rule, target_group_arn) for rule in listener.rules or ()}
+    # Deletions first, so a priority freed here is never the reason a create fails.
+    for priority in sorted(set(live_rules) - set(wanted)):
+        diffs.append(FieldDiff(("listeners", port, "rules", priority), None, live_rule(live_rules[priority])))
+        calls.append(
+            Call(
+                "elbv2",
+                "delete_rule",
+                {"RuleArn": live_rules[priority]["RuleArn"]},
+                description=f"delete rule {priority} on :{port}",
+            )
+        )
+    for priority, desired in sorted(wanted.items()):
+        request = {
+            "Conditions": [condition_request(condition) for condition in desired["Conditions"]],
+            "Actions": [action_request(desired["Action"])],
+        }
+        observed = live_rules.get(priority)
+        if observed is None:
+            diffs.append(FieldDiff(("listeners", port, "rules", priority), desired, None))
+            calls.append(
+                Call(
+                    "elbv2",
+                    "create_rule",
+                    {"ListenerArn": listener_arn, "Priority": priority, **request},
+                    description=f"create rule {priority} on :{port}",
+                )
+            )
+            continue
+        rule_delta = diff_trees(desired, live_rule(observed), path=("listeners", port, "rules", priority))
+        if rule_delta:
+            diffs += rule_delta
+            calls.append(
+                Call(
+                    "elbv2",
+                    "modify_rule",
+                    {"RuleArn": observed["RuleArn"], **request},
+                    description=f"modify rule {priority} on :{port}",
+                )
+            )
+    return calls, diffs
+
+
+def _listener_request(desired: Mapping[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "Protocol": desired["Protocol"],
+        "DefaultActions": [action_request(desired["DefaultAction"])],
+    }
+    if "SslPolicy" in desired:
+        request["SslPolicy"] = desired["SslPolicy"]
+    if "Certificates" in desired:
+        request["Certificates"] = [{"CertificateArn": arn} for arn in desired["Certificates"]]
+    return request
+
+
+async def _observe_listeners(
+    client: Any, load_balancer_arn: str, with_rules: set[int]
+) -> dict[int, dict[str, Any]]:
+    """Listeners by port; rules by priority (every page: a first page alone would make the plan
+    re-create rules that exist) for the ports whose spec manages rules."""
+    listeners: dict[int, dict[str, Any]] = {}
+    async for page in client.paginate(
+        "describe_listeners", LoadBalancerArn=load_balancer_arn, PageSize=elbv2.PAGE_SIZE
+    ):
+        for listener in page.get("Listeners", []):
+            listeners[int(listener["Port"])] = {"arn": listener["ListenerArn"], "listener": listener}
+    for port in sorted(with_rules & set(listeners)):
+        rules: dict[int, dict[str, Any]] = {}
+        async for page in client.paginate(
+            "describe_rules", ListenerArn=listeners[port]["arn"], PageSize=elbv2.PAGE_SIZE
+        ):
+            for rule in page.get("Rules", []):
+                if not rule.get("IsDefault") and str(rule.get("Priority", "")).isdigit():
+                    rules[int(rule["Priority"])] = rule
+        listeners[port]["rules"] = rules
+    return listeners
+
+
+def _modify_attributes(arn: Any, attributes: Mapping[str, str]) -> Call:
+    return Call(
+        "elbv2",
+        "modify_load_balancer_attributes",
+        {"LoadBalancerArn": arn, "Attributes": elbv2.map_to_attributes(attributes)},
+        description="set load balancer attributes",
+    )
+
+
+def _live(
+    name: str, balancer: Mapping[str, Any], tags: Mapping[str, str], details: Mapping[str, Any]
+) -> LiveResource:
+    return LiveResource(
+        kind=LoadBalancerKind.kind,
+        name=name,
+        identifier=balancer["LoadBalancerArn"],
+        state=balancer,
+        tags=dict(tags),
+        outputs={
+            "arn": balancer["LoadBalancerArn"],
+            "dnsName": balancer.get("DNSName"),
+            "name": balancer["LoadBalancerName"],
+            "canonicalHostedZoneId": balancer.get("CanonicalHostedZoneId"),
+        },
+        details=details,
+    )
+
+
+KIND = LoadBalancerKind()
