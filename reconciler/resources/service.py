@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from reconciler.aws.errors import AwsError
@@ -60,6 +60,7 @@ _DEPLOYMENT_REQUEST_KEYS = ("maximumPercent", "minimumHealthyPercent", "deployme
 RolloutState = Literal["COMPLETED", "IN_PROGRESS", "FAILED"]
 _ROLLBACK_WINDOW = timedelta(minutes=2)
 """A PRIMARY deployment created this close to a circuit-breaker failure is the rollback ECS started."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- normalisers -----------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def failed_rollout(state: Mapping[str, Any]) -> dict[str, Any] | None:
     deployments = state.get("deployments") or []
     failed = [d for d in deployments if d.get("rolloutState") == "FAILED"]
     if failed:
-        newest = max(failed, key=lambda d: _time(d.get("createdAt")) or datetime.min)
+        newest = max(failed, key=lambda d: _time(d.get("createdAt")) or _EPOCH)
         return {
             "taskDefinition": newest.get("taskDefinition"),
             "reason": newest.get("rolloutStateReason") or "deployment failed",
@@ -221,10 +222,11 @@ def failed_rollout(state: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value
+    """botocore's aware datetimes, or ISO text; naive values are UTC, as ECS reports them."""
     if isinstance(value, str):
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return None
 
 
@@ -396,7 +398,7 @@ class ServiceKind:
                     description=f"tag service {service}",
                 )
             )
-        details = live.details.get(AUTOSCALING)
+        details = live.details
         if spec.autoscaling is not None:
             scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
                 spec.autoscaling, details, resource=resource, resource_label=label
@@ -460,7 +462,7 @@ class ServiceKind:
         main_key: GroupKey = (self.kind, live.name, MAIN)
         groups: list[StepGroup] = []
         scaling_calls, _ = autoscaling.plan_deregister(
-            live.details.get(AUTOSCALING), resource=autoscaling.resource_id(cluster, service)
+            live.details, resource=autoscaling.resource_id(cluster, service)
         )
         if scaling_calls:
             groups.append(StepGroup((self.kind, live.name, AUTOSCALING), tuple(scaling_calls)))
@@ -522,7 +524,7 @@ async def _with_autoscaling(
             tags=tags_to_map(service.get("tags")),
             outputs={"arn": service["serviceArn"], "name": service["serviceName"], "cluster": cluster},
             details={
-                AUTOSCALING: details.get(ids.get(index, "")),
+                **(details.get(ids.get(index, "")) or autoscaling.empty_details()),
                 "rollout": _rollout_details(service),
             },
         )

@@ -198,7 +198,7 @@ def live_service(state: dict[str, Any], details: dict[str, Any] | None = None) -
         state=state,
         tags={tag["key"]: tag["value"] for tag in state["tags"]},
         outputs={"arn": state["serviceArn"], "name": state["serviceName"], "cluster": "web"},
-        details={"autoscaling": details},
+        details=details or {},
     )
 
 
@@ -618,3 +618,35 @@ def test_a_different_desired_revision_after_a_failure_is_tried() -> None:
     new_td = LiveResource("TaskDefinition", "web", newer, {}, outputs={"arn": newer})
     (update,) = plan(BASE_SPEC, ROLLING_BACK, live={("TaskDefinition", "web"): new_td}).calls
     assert update.params["taskDefinition"] == newer
+
+
+def test_alb_request_count_label_comes_from_the_forwarding_load_balancer_and_target_group() -> None:
+    spec = {
+        **BASE_SPEC,
+        "autoscaling": {
+            "minCapacity": 1,
+            "maxCapacity": 4,
+            "targetTrackingPolicies": [
+                {"policyName": "rps", "predefinedMetricType": "ALBRequestCountPerTarget", "targetValue": 100}
+            ],
+        },
+    }
+    service = document("Service", "web", spec)
+    balancer = document(
+        "LoadBalancer",
+        "public",
+        {
+            "subnets": "default",
+            "listeners": [
+                {"port": 80, "protocol": "HTTP", "defaultAction": {"type": "forward", "targetGroup": "web"}}
+            ],
+        },
+    )
+    live_lb = LiveResource("LoadBalancer", "public", LB_ARN, {}, outputs={"arn": LB_ARN})
+    planned = KIND.plan(service, None, context(service, balancer, live={("LoadBalancer", "public"): live_lb}))
+    (put,) = [call for call in planned.calls if call.operation == "put_scaling_policy"]
+    metric = put.params["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
+    assert metric == {
+        "PredefinedMetricType": "ALBRequestCountPerTarget",
+        "ResourceLabel": "app/web/fedcba9876543210/targetgroup/web/0123456789abcdef",
+    }

@@ -261,3 +261,30 @@ def test_the_tutorial_stack_converges_then_needs_no_writes(aws: LocalAWS) -> Non
     assert first.writes["application-autoscaling.RegisterScalableTarget"] == 1
     second = engine_pass(aws, spec_set)
     assert second.writes == {}, second.result.plan
+
+
+@pytest.mark.parametrize(("services", "expected_reads"), [(1, (1, 1, 1, 1)), (25, (3, 1, 3, 1))])
+def test_reads_are_batched_to_the_api_maxima(
+    aws: LocalAWS, tmp_path: Path, services: int, expected_reads: tuple[int, int, int, int]
+) -> None:
+    stack = STACK.replace("IMAGE_TAG", "1.27")
+    head, service = stack.split("---\napiVersion: ecs-reconciler/v1\nkind: Service\n")
+    documents = [head]
+    for index in range(services):
+        documents.append(
+            "apiVersion: ecs-reconciler/v1\nkind: Service\n"
+            + service.replace("name: web", f"name: web-{index}", 1)
+            + AUTOSCALING
+        )
+    (tmp_path / "stack.yaml").write_text("---\n".join(documents))
+    spec_set = load(tmp_path)
+    assert engine_pass(aws, spec_set).result.ok
+    second = engine_pass(aws, spec_set)
+    assert second.writes == {}
+    reads = second.calls
+    assert (
+        reads["ecs.DescribeServices"],
+        reads["application-autoscaling.DescribeScalableTargets"],
+        reads["application-autoscaling.DescribeScalingPolicies"],
+        reads["application-autoscaling.DescribeScheduledActions"],
+    ) == expected_reads
