@@ -203,3 +203,84 @@ def test_prune_deregisters_every_owned_revision_of_a_removed_family(aws: LocalAW
     assert pruned.writes == {"ecs.DeregisterTaskDefinition": 2}
     assert active_revisions(aws) == []
     assert len(active_revisions(aws, "unowned")) == 1
+
+
+CLUSTER_AND_SERVICE_YAML = """\
+apiVersion: ecs-reconciler/v1
+kind: Cluster
+metadata:
+  name: node-app
+spec:
+  capacityProviders: [FARGATE]
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata:
+  name: node-app
+  annotations: {annotations}
+spec:
+  cluster: node-app
+  taskDefinition: node-app
+  desiredCount: 1
+  launchType: FARGATE
+  networkConfiguration:
+    awsvpcConfiguration:
+      subnets: default
+"""
+
+
+def stack(
+    folder: Path, *, image: str = TAGGED, pinning: str = "tag", service_annotations: str = "{}"
+) -> Path:
+    return write_specs(
+        folder,
+        REPOSITORY_YAML,
+        TASK_DEFINITION_YAML.format(pinning=pinning, image=image),
+        CLUSTER_AND_SERVICE_YAML.format(annotations=service_annotations),
+    )
+
+
+def service_task_definition(local: LocalAWS) -> str:
+    (service,) = client(local, "ecs").describe_services(cluster="node-app", services=["node-app"])["services"]
+    return str(service["taskDefinition"])
+
+
+@pytest.mark.aws
+def test_a_moved_tag_rolls_the_service_out_and_a_missing_one_keeps_it_where_it_is(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    folder = tmp_path / "specs"
+    engine_pass(aws, load(write_specs(folder, REPOSITORY_YAML)))
+    aws.push_image("varuntd/node-app", "latest", content="v1")
+    spec_set = load(stack(folder, pinning="digest"))
+    engine_pass(aws, spec_set)
+    assert engine_pass(aws, spec_set).writes == {}
+    running = service_task_definition(aws)
+
+    aws.push_image("varuntd/node-app", "latest", content="v2")
+    moved = engine_pass(aws, spec_set)
+    assert moved.writes == {"ecs.RegisterTaskDefinition": 1, "ecs.UpdateService": 1}
+    assert service_task_definition(aws) != running
+    aws.settle()
+
+    waiting = engine_pass(aws, load(stack(folder, pinning="digest", image="{repository: node-app, tag: v9}")))
+    assert plan_of(waiting).action is Action.WAITING
+    assert waiting.writes == {}
+    assert service_task_definition(aws).rpartition(":")[2] == "2"
+
+
+@pytest.mark.aws
+def test_cleanup_never_deregisters_the_revision_a_live_service_runs(aws: LocalAWS, tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    engine_pass(aws, load(stack(folder, image="{repository: node-app, tag: v1}")))
+    aws.settle()
+    paused = '{"ecs-reconciler/paused": "true"}'  # the service stays on revision 1
+    for version in range(2, 5):
+        image = f"{{repository: node-app, tag: v{version}}}"
+        engine_pass(aws, load(stack(folder, image=image, service_annotations=paused)), keep_revisions=2)
+    revisions = active_revisions(aws)
+    assert len(revisions) == 4 and service_task_definition(aws) == revisions[0]
+    image = "{repository: node-app, tag: v4}"
+    cleanup = engine_pass(aws, load(stack(folder, image=image, service_annotations=paused)), keep_revisions=2)
+    assert cleanup.writes == {"ecs.DeregisterTaskDefinition": 1}
+    assert active_revisions(aws) == [revisions[0], *revisions[2:]]
