@@ -284,3 +284,18 @@ def test_cleanup_never_deregisters_the_revision_a_live_service_runs(aws: LocalAW
     cleanup = engine_pass(aws, load(stack(folder, image=image, service_annotations=paused)), keep_revisions=2)
     assert cleanup.writes == {"ecs.DeregisterTaskDefinition": 1}
     assert active_revisions(aws) == [revisions[0], *revisions[2:]]
+
+
+@pytest.mark.aws
+def test_a_family_that_merely_shares_the_prefix_is_not_mistaken_for_ours(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    ecs = client(aws, "ecs")
+    for _ in range(2):
+        ecs.register_task_definition(
+            family="node-app-worker", containerDefinitions=[{"name": "x", "image": "nginx", "memory": 128}]
+        )
+    first = engine_pass(aws, load(specs(tmp_path / "specs")))
+    assert plan_of(first).action is Action.CREATE
+    assert first.writes == {"ecr.CreateRepository": 1, "ecs.RegisterTaskDefinition": 1}
+    assert engine_pass(aws, load(specs(tmp_path / "specs"))).writes == {}
