@@ -390,7 +390,12 @@ class LoadBalancerKind:
                     else ()
                 ),
             )
-            delta = diff_trees({**desired, "attributes": dict(spec.attributes or {})}, None) + listener_diffs
+            delta = (
+                diff_trees(
+                    {**desired, **({"attributes": dict(spec.attributes)} if spec.attributes else {})}, None
+                )
+                + listener_diffs
+            )
             return ResourcePlan(self.kind, name, Action.CREATE, delta, groups)
 
         delta = diff_trees(desired, live_tree(live.state))

@@ -142,7 +142,9 @@ class TargetGroupKind:
             ]
             if spec.attributes:
                 calls.append(_modify_attributes(Ref(self.kind, document.name, "arn"), spec.attributes))
-            delta = diff_trees({**desired, "attributes": dict(spec.attributes or {})}, None)
+            delta = diff_trees(
+                {**desired, **({"attributes": dict(spec.attributes)} if spec.attributes else {})}, None
+            )
             return ResourcePlan(
                 self.kind, document.name, Action.CREATE, delta, (StepGroup(main, tuple(calls)),)
             )
