@@ -30,6 +30,8 @@ class ResourceOutcome:
     calls_made: int
     error: str = ""
     skipped_because: str = ""
+    retryable: bool = True
+    """Whether the failure may go away by itself (throttling, a dependency not there yet)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class _Run:
     failed: dict[GroupKey, str] = field(default_factory=dict)
     calls_made: dict[ResourceKey, int] = field(default_factory=dict)
     errors: dict[ResourceKey, str] = field(default_factory=dict)
+    terminal: set[ResourceKey] = field(default_factory=set)
     skipped: dict[ResourceKey, str] = field(default_factory=dict)
 
 
@@ -128,6 +131,7 @@ async def execute(
             calls_made=run.calls_made.get(key, 0),
             error=error,
             skipped_because=skipped,
+            retryable=key not in run.terminal,
         )
     return ExecutionResult(outcomes=outcomes, outputs=run.outputs)
 
@@ -145,6 +149,8 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
             )
             run.failed[group.key] = message
             run.errors.setdefault(resource_key, message)
+            if isinstance(error, AwsError) and not error.retryable:
+                run.terminal.add(resource_key)
             return
         run.calls_made[resource_key] = run.calls_made.get(resource_key, 0) + 1
         for output, path in call.outputs.items():

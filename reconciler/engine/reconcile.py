@@ -14,7 +14,7 @@ from reconciler.engine.executor import ExecutionResult, execute
 from reconciler.engine.observe import ProcessCache, observe_all, observe_environment
 from reconciler.engine.planner import plan_all
 from reconciler.plan.steps import Plan, ResourceKey
-from reconciler.resources.base import Clients, Environment, LiveState, PlanContext, PlanSettings
+from reconciler.resources.base import Clients, Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.spec import SpecSet
 
 
@@ -85,13 +85,16 @@ class Engine:
         plan = self.plan(spec_set, observation)
         if self._settings.plan.report_only or not plan.has_changes:
             return PassResult(plan=plan, observation=observation)
-        execution = await execute(
+        return PassResult(plan=plan, observation=observation, execution=await self.execute(plan, observation))
+
+    async def execute(self, plan: Plan, observation: Observation) -> ExecutionResult:
+        """Issue a plan (or part of one) made from `observation`."""
+        return await execute(
             plan,
             clients=self._clients,
             known_outputs=_known_outputs(observation.live),
             concurrency=self._settings.concurrency,
         )
-        return PassResult(plan=plan, observation=observation, execution=execution)
 
 
 def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:
@@ -101,3 +104,15 @@ def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:
     for orphan in live.orphans:
         outputs.setdefault(orphan.key, orphan.outputs)
     return outputs
+
+
+def rollout_of(live: LiveResource | None) -> str | None:
+    """The rollout state of a resource that rolls out (a service): `IN_PROGRESS`, `COMPLETED`,
+    `FAILED`, or None for kinds without rollouts. Kinds report it in `details["rollout"]`."""
+    if live is None:
+        return None
+    rollout = live.details.get("rollout") or {}
+    if rollout.get("failed"):
+        return "FAILED"
+    state = rollout.get("rolloutState")
+    return str(state) if state is not None else None

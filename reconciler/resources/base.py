@@ -43,7 +43,9 @@ class LiveResource:
     `name` is the document name it belongs to (from the spec, or from the source tag for an
     orphan). `outputs` holds the values other resources refer to (`arn`, `id`, `uri`, ...).
     `details` holds kind-specific observations beyond the main object (a service's scalable
-    target and policies, a load balancer's listeners and rules).
+    target and policies, a load balancer's listeners and rules). A kind whose objects roll out
+    reports the latest rollout as `details["rollout"] = {"rolloutState", "taskDefinition",
+    "failed"}`, which `apply --wait` and the daemon read without knowing the kind.
     """
 
     kind: str
