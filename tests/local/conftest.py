@@ -32,6 +32,7 @@ class Stack:
     revision_2: str
     subnets: list[str]
     vpc_id: str
+    security_group: str
 
 
 @pytest.fixture
@@ -57,12 +58,18 @@ def stack(aws: LocalAWS, clients: SyncAioClients) -> Stack:
     vpc = clients.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
     default_for_az = [{"Name": "default-for-az", "Values": ["true"]}]
     subnets = clients.ec2.describe_subnets(Filters=default_for_az)["Subnets"]
+    default_group = [
+        {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+        {"Name": "group-name", "Values": ["default"]},
+    ]
+    group = clients.ec2.describe_security_groups(Filters=default_group)["SecurityGroups"][0]["GroupId"]
     return Stack(
         cluster="web",
         revision_1=arns[0],
         revision_2=arns[1],
         subnets=sorted(s["SubnetId"] for s in subnets),
         vpc_id=vpc["VpcId"],
+        security_group=group,
     )
 
 
@@ -74,7 +81,9 @@ def create_service(clients: SyncAioClients, stack: Stack, name: str = "api", **o
         "taskDefinition": stack.revision_1,
         "desiredCount": 2,
         "launchType": "FARGATE",
-        "networkConfiguration": {"awsvpcConfiguration": {"subnets": stack.subnets[:2]}},
+        "networkConfiguration": {
+            "awsvpcConfiguration": {"subnets": stack.subnets[:2], "securityGroups": [stack.security_group]}
+        },
         **overrides,
     }
     request = {key: value for key, value in request.items() if value is not None}

@@ -264,3 +264,18 @@ def test_a_recreated_service_after_deletion_starts_afresh(
     assert service["status"] == "ACTIVE"
     assert service["taskDefinition"] == stack.revision_2
     assert [d["taskDefinition"] for d in service["deployments"]] == [stack.revision_2]
+
+
+def test_a_network_configuration_without_security_groups_gets_the_vpc_default_group(
+    clients: SyncAioClients, stack: Stack
+) -> None:
+    create_service(
+        clients, stack, networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets[:1]}}
+    )
+
+    configuration = describe_service(clients, stack)["networkConfiguration"]["awsvpcConfiguration"]
+    assert configuration == {
+        "subnets": stack.subnets[:1],
+        "securityGroups": [stack.security_group],
+        "assignPublicIp": "DISABLED",
+    }
