@@ -293,3 +293,39 @@ def test_prune_forces_only_what_its_document_said_to(force: str, expected: dict[
     planned = KIND.plan_delete(live(tags={**OWNER_TAGS, FORCE_DELETE_TAG: force}), context([]))
     (call,) = planned.calls
     assert call.params == {"repositoryName": "varuntd/node-app", **expected}
+
+
+@pytest.mark.parametrize(
+    ("fields", "state"),
+    [
+        (
+            {"encryptionConfiguration": {"encryptionType": "KMS"}},
+            {
+                "encryptionConfiguration": {
+                    "encryptionType": "KMS",
+                    "kmsKey": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                }
+            },
+        ),
+        (
+            {
+                "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                "imageTagMutabilityExclusionFilters": [
+                    {"filterType": "WILDCARD", "filter": "latest"},
+                    {"filterType": "WILDCARD", "filter": "dev-*"},
+                ],
+            },
+            {
+                "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                "imageTagMutabilityExclusionFilters": [
+                    {"filterType": "WILDCARD", "filter": "dev-*"},
+                    {"filterType": "WILDCARD", "filter": "latest"},
+                ],
+            },
+        ),
+    ],
+    ids=["kms-key-chosen-by-aws", "exclusion-filter-order"],
+)
+def test_values_aws_fills_in_or_reorders_are_not_drift(fields: dict[str, Any], state: dict[str, Any]) -> None:
+    live_state = {**REAL_AWS_REPOSITORY, **state}
+    assert diff_trees(desired_tree(spec(**fields)), live_tree(live_state, {})).diffs == ()
