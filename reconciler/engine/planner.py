@@ -25,9 +25,14 @@ def plan_all(context: PlanContext) -> Plan:
     documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
     pending: set[tuple[str, str, str]] = set()
+    conflicted: set[tuple[str, str]] = set()
     for document in documents:
-        resource_plan = _plan_document(document, replace(context, pending_outputs=frozenset(pending)))
+        resource_plan = _plan_document(
+            document, replace(context, pending_outputs=frozenset(pending), conflicted=frozenset(conflicted))
+        )
         planned[resource_plan.key] = resource_plan
+        if resource_plan.action is Action.CONFLICT:
+            conflicted.add(resource_plan.key)
         if not resource_plan.report_only:
             pending.update(
                 (document.kind, document.name, output)

@@ -115,12 +115,16 @@ class PlanContext:
     pending_outputs: frozenset[tuple[str, str, str]] = frozenset()
     """(kind, name, output) that calls planned earlier in this pass will produce (a new task
     definition revision's ARN): they are `Ref`s even when an older live value exists."""
+    conflicted: frozenset[tuple[str, str]] = frozenset()
+    """Resources planned as conflicts: their live objects are not ours, so nothing may point at them."""
 
     def live_of(self, kind: str, name: str) -> LiveResource | None:
         return self.live.resources.get((kind, name))
 
     def output(self, kind: str, name: str, output: str) -> Any:
         """A referenced resource's output, or a `Ref` when it will exist only after apply."""
+        if (kind, name) in self.conflicted:
+            raise TerminalPlanError(f"depends on {kind}/{name}, which is in conflict")
         if (kind, name, output) in self.pending_outputs:
             return Ref(kind, name, output)
         live = self.live_of(kind, name)

@@ -3,10 +3,19 @@ and the prune guards. Pure: hand-made documents and observations, no AWS."""
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.engine.planner import plan_all
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import Action, Status
-from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
+from reconciler.resources.base import (
+    Environment,
+    LiveResource,
+    LiveState,
+    PlanContext,
+    PlanSettings,
+    TerminalPlanError,
+)
 from reconciler.spec import Document, Kind, Metadata, SpecSet
 from reconciler.spec.models import ClusterSpec
 
@@ -163,3 +172,16 @@ def test_prune_refuses_to_delete_more_than_half_of_what_is_owned() -> None:
 def test_prune_with_no_documents_at_all_deletes_nothing() -> None:
     plan = plan_for([], [], orphans(1), prune=True)
     assert not plan.has_changes
+
+
+def test_nothing_is_pointed_at_a_resource_in_conflict() -> None:
+    """A document referring to a conflicted one is itself blocked, never wired to the unowned object."""
+    context = PlanContext(
+        spec_set=SpecSet(()),
+        live=LiveState(resources={("Cluster", "web"): live_cluster("web", {})}),
+        environment=ENVIRONMENT,
+        settings=PlanSettings(),
+        conflicted=frozenset({("Cluster", "web")}),
+    )
+    with pytest.raises(TerminalPlanError, match="Cluster/web"):
+        context.output("Cluster", "web", "arn")
