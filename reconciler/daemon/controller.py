@@ -262,7 +262,7 @@ class Controller:
             )
             execution = None
             if self.may_write and to_run.has_changes:
-                execution = await self._engine.execute(to_run, observation)
+                execution = await self._engine.execute(to_run, observation, may_write=lambda: self.may_write)
             self._record(spec_set, plan, observation, due, execution)
             self.last_error = ""
             self.last_full_sync = self._wall_clock()

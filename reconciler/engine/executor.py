@@ -10,7 +10,7 @@ fails here is recorded and left to the next pass.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,7 @@ class _Run:
     clients: Clients
     outputs: MutableMapping[ResourceKey, dict[str, Any]]
     semaphore: asyncio.Semaphore
+    may_write: Callable[[], bool]
     failed: dict[GroupKey, str] = field(default_factory=dict)
     calls_made: dict[ResourceKey, int] = field(default_factory=dict)
     errors: dict[ResourceKey, str] = field(default_factory=dict)
@@ -91,12 +92,16 @@ async def execute(
     clients: Clients,
     known_outputs: Mapping[ResourceKey, Mapping[str, Any]],
     concurrency: int = 8,
+    may_write: Callable[[], bool] = lambda: True,
 ) -> ExecutionResult:
+    """Issue `plan`'s calls. `may_write` is asked before every call: a daemon that loses its lease
+    mid-pass stops writing at once instead of finishing the pass."""
     groups = {group.key: group for resource in plan if not resource.report_only for group in resource.groups}
     run = _Run(
         clients=clients,
         outputs={key: dict(values) for key, values in known_outputs.items()},
         semaphore=asyncio.Semaphore(concurrency),
+        may_write=may_write,
     )
     done: dict[GroupKey, asyncio.Event] = {key: asyncio.Event() for key in groups}
 
@@ -142,7 +147,7 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
         try:
             async with run.semaphore:
                 response = await _issue(call, run)
-        except (AwsError, UnresolvedReference) as error:
+        except (AwsError, UnresolvedReference, WritingNotAllowed) as error:
             message = f"{call.name}: {error}"
             log.warning(
                 "call failed", kind=resource_key[0], name=resource_key[1], call=call.name, error=str(error)
@@ -157,7 +162,13 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
             run.outputs.setdefault(resource_key, {})[output] = _extract(response, path)
 
 
+class WritingNotAllowed(Exception):
+    """This process may no longer write (it lost the lease): the call was not sent."""
+
+
 async def _issue(call: Call, run: _Run) -> dict[str, Any]:
+    if not run.may_write():
+        raise WritingNotAllowed(f"{call.name} not sent: this replica may no longer write")
     params = resolve(call.params, run.outputs)
     log.info("aws call", call=call.name, description=call.description)
     return await run.clients.service(call.service).call(call.operation, **params)

@@ -6,7 +6,7 @@ nothing global: clients, settings and the process cache are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,13 +87,16 @@ class Engine:
             return PassResult(plan=plan, observation=observation)
         return PassResult(plan=plan, observation=observation, execution=await self.execute(plan, observation))
 
-    async def execute(self, plan: Plan, observation: Observation) -> ExecutionResult:
-        """Issue a plan (or part of one) made from `observation`."""
+    async def execute(
+        self, plan: Plan, observation: Observation, *, may_write: Callable[[], bool] = lambda: True
+    ) -> ExecutionResult:
+        """Issue a plan (or part of one) made from `observation`; `may_write` guards every call."""
         return await execute(
             plan,
             clients=self._clients,
             known_outputs=_known_outputs(observation.live),
             concurrency=self._settings.concurrency,
+            may_write=may_write,
         )
 
 

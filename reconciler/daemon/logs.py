@@ -1,0 +1,57 @@
+"""Log configuration: JSON lines when not on a terminal, readable lines on one; secrets masked.
+
+Called once at start-up by the CLI (every command) and the daemon. Each reconcile binds
+`reconcile_id`, `kind` and `name` through structlog's contextvars, so every line carries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEY = re.compile(
+    r"(secret|password|passwd|token|credential|access_?key|session_?key|authorization)", re.IGNORECASE
+)
+MASK = "***"
+
+
+def mask_secrets(value: Any) -> Any:
+    """Values under keys that look like secrets are replaced, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            key: MASK if isinstance(key, str) and _SECRET_KEY.search(key) and item else mask_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(item) for item in value]
+    return value
+
+
+def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return mask_secrets(event_dict)  # type: ignore[no-any-return]
+
+
+def configure_logging(*, json_lines: bool | None = None, level: str = "info") -> None:
+    """`json_lines` None means: JSON unless standard error is a terminal."""
+    as_json = not sys.stderr.isatty() if json_lines is None else json_lines
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _mask_processor,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,189 @@
+"""`ecs-reconciler run`: wires the spec source, the engine, the lease, the HTTP server and the
+controller together, and owns the process lifecycle (signals, graceful shutdown).
+
+Called by the CLI. The first SIGTERM/SIGINT stops intake and lets the pass in flight finish (its
+AWS calls included, bounded by `shutdown_seconds`), then releases the lease and exits 0; a second
+signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from reconciler.aws.clients import AwsClients
+from reconciler.aws.settings import AwsSettings
+from reconciler.daemon.controller import Controller, DaemonSettings
+from reconciler.daemon.http import build_app
+from reconciler.daemon.leader import LeaderElectionSettings, LeaderElector, default_identity
+from reconciler.daemon.metrics import Metrics
+from reconciler.daemon.sources import FolderSource, GitSource, SpecSource
+from reconciler.engine.clients import EngineClients
+from reconciler.engine.observe import ProcessCache
+from reconciler.engine.reconcile import Engine, EngineSettings
+from reconciler.resources.base import PlanSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: tuple[Path, ...] = ()
+    """Spec files or folders to watch (unless `git` is set)."""
+    git: str | None = None
+    """`URL[#REF][:PATH]` of a git repository to poll instead of local folders."""
+    git_poll_seconds: float = 30.0
+    """How often the git source fetches."""
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    """Mode, resync interval, requeue delays, backoff."""
+    plan: PlanSettings = field(default_factory=PlanSettings)
+    """Instance name, pruning, delete limits."""
+    aws: AwsSettings = field(default_factory=AwsSettings)
+    """Region, endpoint, credentials chain, role to assume."""
+    listen: tuple[str, int] = ("127.0.0.1", 8080)
+    """Where the HTTP endpoints listen; port 0 picks a free one."""
+    leader_table: str | None = None
+    """DynamoDB table for leader election; None runs without election (a single replica)."""
+    lease: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    """Lease duration, renew deadline, retry period."""
+    notify_webhook: str | None = None
+    """URL that receives a JSON event when a resource drifts, heals, fails or a rollout fails."""
+    shutdown_seconds: float = 30.0
+    """How long a graceful stop waits for the pass in flight."""
+
+
+@dataclass
+class RunningDaemon:
+    """Handles a test or the CLI can use while the daemon runs."""
+
+    controller: Controller
+    port: int
+    leader: LeaderElector | None
+
+
+def _source(options: RunOptions, workdir: Path) -> SpecSource:
+    if options.git is not None:
+        return GitSource(options.git, poll_interval=options.git_poll_seconds, workdir=workdir)
+    return FolderSource(list(options.paths))
+
+
+async def run_daemon(
+    options: RunOptions,
+    *,
+    stop: asyncio.Event | None = None,
+    started: Callable[[RunningDaemon], None] | None = None,
+    install_signal_handlers: bool = True,
+) -> int:
+    """Run until `stop` is set or a signal arrives; returns the exit code."""
+    loop = asyncio.get_running_loop()
+    stopping = stop if stop is not None else asyncio.Event()
+    if install_signal_handlers:
+        _install_signal_handlers(loop, stopping)
+    metrics = Metrics()
+    with tempfile.TemporaryDirectory(prefix="ecs-reconciler-") as workdir:
+        async with AwsClients(options.aws) as aws:
+            clients = await EngineClients.open(aws)
+            engine = Engine(
+                clients=clients,
+                settings=EngineSettings(region=aws.region, plan=_plan_settings(options)),
+                cache=ProcessCache(),
+            )
+            leader = None
+            if options.leader_table is not None:
+                lease = LeaderElectionSettings(
+                    **{
+                        **vars(options.lease),
+                        "lease_name": f"{options.lease.lease_name}/{options.plan.instance}",
+                    }
+                )
+                leader = LeaderElector(
+                    await aws.dynamodb(),
+                    table=options.leader_table,
+                    identity=default_identity(),
+                    settings=lease,
+                    clock=loop.time,
+                )
+            controller = Controller(
+                engine=engine,
+                source=_source(options, Path(workdir)),
+                settings=options.daemon,
+                metrics=metrics,
+                clock=loop.time,
+                wall_clock=time.time,
+                call_counter=aws.counter,
+                leadership=leader,
+                notifier=None,
+            )
+            app = build_app(
+                controller,
+                clock=loop.time,
+                liveness_seconds=max(60.0, options.daemon.resync_seconds),
+                leadership=leader,
+                leadership_known=(lambda: leader is None or leader.leader_identity is not None),
+            )
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, options.listen[0], options.listen[1])
+            await site.start()
+            port = _bound_port(runner, options.listen[1])
+            log.info("listening", host=options.listen[0], port=port, mode=options.daemon.mode)
+            try:
+                async with asyncio.TaskGroup() as group:
+                    follow = group.create_task(controller.follow())
+                    election = group.create_task(leader.run()) if leader is not None else None
+                    if started is not None:
+                        started(RunningDaemon(controller=controller, port=port, leader=leader))
+                    loop_task = group.create_task(controller.run(stopping))
+                    await stopping.wait()
+                    log.info("stopping: finishing the pass in flight")
+                    follow.cancel()
+                    try:
+                        await asyncio.wait_for(asyncio.shield(loop_task), options.shutdown_seconds)
+                    except TimeoutError:
+                        log.warning("pass still running at the shutdown deadline; cancelling it")
+                        loop_task.cancel()
+                    if election is not None:
+                        election.cancel()
+            finally:
+                if leader is not None:
+                    with contextlib.suppress(Exception):
+                        await leader.release()
+                await runner.cleanup()
+    log.info("stopped")
+    return 0
+
+
+def _plan_settings(options: RunOptions) -> PlanSettings:
+    plan = options.plan
+    if options.daemon.mode == "report" and not plan.report_only:
+        return PlanSettings(**{**vars(plan), "report_only": True})
+    return plan
+
+
+def _bound_port(runner: web.AppRunner, requested: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return requested
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stopping: asyncio.Event) -> None:
+    def on_signal(signum: int) -> None:
+        if stopping.is_set():
+            log.warning("second signal: exiting at once", signal=signum)
+            os._exit(128 + signum)
+        log.info("signal received: stopping gracefully", signal=signum)
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
