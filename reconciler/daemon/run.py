@@ -21,6 +21,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from reconciler.aws.calls import CallCounter
 from reconciler.aws.clients import AwsClients
 from reconciler.aws.settings import AwsSettings
 from reconciler.daemon.controller import Controller, DaemonSettings
@@ -69,6 +70,8 @@ class RunningDaemon:
     controller: Controller
     port: int
     leader: LeaderElector | None
+    calls: CallCounter
+    """Every AWS call attempt this daemon made."""
 
 
 def _source(options: RunOptions, workdir: Path) -> SpecSource:
@@ -142,7 +145,9 @@ async def run_daemon(
                     follow = group.create_task(controller.follow())
                     election = group.create_task(leader.run()) if leader is not None else None
                     if started is not None:
-                        started(RunningDaemon(controller=controller, port=port, leader=leader))
+                        started(
+                            RunningDaemon(controller=controller, port=port, leader=leader, calls=aws.counter)
+                        )
                     loop_task = group.create_task(controller.run(stopping))
                     await stopping.wait()
                     log.info("stopping: finishing the pass in flight")

@@ -1,0 +1,206 @@
+"""The daemon end to end, in-process, against the local AWS: edits converge without a restart,
+drift is healed (enforce) or only reported (report), an invalid edit changes nothing, and
+/metrics tells the truth about the calls made."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import boto3
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from reconciler.aws.calls import is_write
+from reconciler.aws.settings import AwsSettings
+from reconciler.daemon.controller import DaemonSettings
+from reconciler.daemon.queue import BackoffSettings
+from reconciler.daemon.run import RunningDaemon, RunOptions, run_daemon
+from reconciler.local import LocalAWS
+
+pytestmark = pytest.mark.aws
+
+CLUSTER = """\
+apiVersion: ecs-reconciler/v1
+kind: Cluster
+metadata:
+  name: {name}
+spec:
+  capacityProviders: [{providers}]
+"""
+
+
+def write_cluster(folder: Path, *, name: str = "web", providers: str = "FARGATE") -> None:
+    (folder / "cluster.yaml").write_text(CLUSTER.format(name=name, providers=providers))
+
+
+def options(local: LocalAWS, folder: Path, *, mode: str = "enforce") -> RunOptions:
+    return RunOptions(
+        paths=(folder,),
+        daemon=DaemonSettings(
+            mode=mode,  # type: ignore[arg-type]
+            resync_seconds=0.5,
+            converge_requeue_seconds=0.2,
+            rollout_requeue_seconds=0.2,
+            backoff=BackoffSettings(base_seconds=0.2, max_seconds=1.0),
+        ),
+        aws=AwsSettings(region=local.region, endpoint_url=local.endpoint_url),
+        listen=("127.0.0.1", 0),
+    )
+
+
+@asynccontextmanager
+async def daemon(run_options: RunOptions) -> AsyncIterator[RunningDaemon]:
+    stop = asyncio.Event()
+    started: asyncio.Future[RunningDaemon] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        run_daemon(run_options, stop=stop, started=started.set_result, install_signal_handlers=False)
+    )
+    try:
+        yield await asyncio.wait_for(started, 10)
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 20) == 0
+
+
+async def eventually(check: Callable[[], Any], *, within: float = 15.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = await asyncio.to_thread(check)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.1)
+
+
+def providers(local: LocalAWS, name: str = "web") -> list[str] | None:
+    ecs = boto3.client("ecs", region_name=local.region, endpoint_url=local.endpoint_url)
+    for cluster in ecs.describe_clusters(clusters=[name])["clusters"]:
+        if cluster["status"] == "ACTIVE":
+            return sorted(cluster["capacityProviders"])
+    return None
+
+
+async def get_json(port: int, path: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as response:
+        return response.status, await response.json()
+
+
+def test_an_edited_spec_converges_without_a_restart(aws: LocalAWS, tmp_path: Path) -> None:
+    write_cluster(tmp_path)
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            write_cluster(tmp_path, providers="FARGATE, FARGATE_SPOT")
+            await eventually(lambda: providers(aws) == ["FARGATE", "FARGATE_SPOT"], within=10)
+            status, body = await get_json(running.port, "/status")
+            assert status == 200
+            (resource,) = body["resources"]
+            assert resource["kind"] == "Cluster" and resource["lastAppliedSpecHash"]
+
+    asyncio.run(scenario())
+
+
+def test_drift_is_healed_in_enforce_mode(aws: LocalAWS, tmp_path: Path) -> None:
+    write_cluster(tmp_path, providers="FARGATE, FARGATE_SPOT")
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)):
+            await eventually(lambda: providers(aws) == ["FARGATE", "FARGATE_SPOT"])
+            ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+            ecs.put_cluster_capacity_providers(
+                cluster="web", capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[]
+            )
+            await eventually(lambda: providers(aws) == ["FARGATE", "FARGATE_SPOT"], within=10)
+
+    asyncio.run(scenario())
+
+
+def test_report_mode_reports_drift_and_never_writes(aws: LocalAWS, tmp_path: Path) -> None:
+    write_cluster(tmp_path)
+    boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url).create_cluster(
+        clusterName="web",
+        capacityProviders=["FARGATE_SPOT"],
+        tags=[
+            {"key": "ecs-reconciler/managed-by", "value": "ecs-reconciler"},
+            {"key": "ecs-reconciler/instance", "value": "default"},
+            {"key": "ecs-reconciler/source", "value": "Cluster/web"},
+        ],
+    )
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path, mode="report")) as running:
+
+            async def drifted() -> bool:
+                _, body = await get_json(running.port, "/drift")
+                return any(r["name"] == "web" and r["status"] == "drifted" for r in body["resources"])
+
+            deadline = time.monotonic() + 10
+            while not await drifted():
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # two resyncs
+            writes = {k: v for k, v in running.calls.snapshot().items() if is_write(k)}
+            assert writes == {}
+            assert providers(aws) == ["FARGATE_SPOT"]
+
+    asyncio.run(scenario())
+
+
+def test_an_invalid_edit_changes_nothing_and_a_fix_recovers(aws: LocalAWS, tmp_path: Path) -> None:
+    write_cluster(tmp_path)
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            counter = running.calls
+            (tmp_path / "cluster.yaml").write_text(
+                CLUSTER.format(name="web", providers="FARGATE_SPOT") + "  unknownField: 1\n"
+            )
+            await eventually(lambda: running.controller.spec_errors, within=10)
+            before = {k: v for k, v in counter.snapshot().items() if is_write(k)}
+            await asyncio.sleep(1.0)
+            assert {k: v for k, v in counter.snapshot().items() if is_write(k)} == before
+            assert providers(aws) == ["FARGATE"]
+            status, ready = await get_json(running.port, "/readyz")
+            assert status == 200, ready  # the last good set stays in force
+            _, body = await get_json(running.port, "/status")
+            assert any("unknownField" in error for error in body["specErrors"])
+            write_cluster(tmp_path, providers="FARGATE_SPOT")
+            await eventually(lambda: providers(aws) == ["FARGATE_SPOT"], within=10)
+
+    asyncio.run(scenario())
+
+
+def test_metrics_parse_as_prometheus_text_and_match_the_calls_made(aws: LocalAWS, tmp_path: Path) -> None:
+    write_cluster(tmp_path)
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            await asyncio.sleep(0.6)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{running.port}/metrics") as response,
+            ):
+                text = await response.text()
+            families = {family.name: family for family in text_string_to_metric_families(text)}
+            calls = {
+                (s.labels["service"], s.labels["operation"]): s.value
+                for s in families["ecs_reconciler_aws_calls"].samples
+                if s.name.endswith("_total") and s.labels["outcome"] == "ok"
+            }
+            assert calls[("ecs", "CreateCluster")] == 1
+            counter = running.calls
+            assert calls[("ecs", "DescribeClusters")] <= counter.snapshot()["ecs.DescribeClusters"]
+            assert "ecs_reconciler_pass_duration_seconds" in families
+            assert "ecs_reconciler_last_full_sync_timestamp_seconds" in families
+
+    asyncio.run(scenario())
