@@ -116,7 +116,13 @@ def test_no_package_manager_cache_is_kept() -> None:
             if "pip" in run.args:
                 assert "--no-cache-dir" in run.args or "PIP_NO_CACHE_DIR=1" in env, run.args
             if re.search(r"\bapt(-get)? install\b", run.args):
+                assert "--no-install-recommends" in run.args, run.args
                 assert "rm -rf /var/lib/apt/lists" in run.args, run.args
+
+
+def test_the_runtime_has_git_for_the_git_spec_source() -> None:
+    installs = " ".join(run.args for run in RUNTIME.all("RUN"))
+    assert re.search(r"apt-get install --yes --no-install-recommends git\b", installs)
 
 
 def test_the_runtime_runs_as_a_numeric_non_root_user() -> None:
