@@ -37,6 +37,7 @@ _MAX_NODES = 200_000
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
+KIND_NAMES = frozenset(kind.value for kind in Kind)
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult) -> None:
         kinds = ", ".join(kind.value for kind in Kind)
         result.errors.append(error_at((), f"missing kind (one of {kinds})"))
         return
-    if kind_value not in set(Kind):
+    if not isinstance(kind_value, str) or kind_value not in KIND_NAMES:
         kinds = ", ".join(kind.value for kind in Kind)
         suggestion = _suggest(str(kind_value), [kind.value for kind in Kind])
         result.errors.append(
@@ -410,6 +411,8 @@ def _message(detail: ErrorDetails, value: Any) -> str:
         return "required field is missing"
     if error_type == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
+        if key in _field_vocabulary():
+            return "field not allowed here"  # a real key, in the wrong object (or for this type)
         return f"unknown field{_suggest(key, _field_vocabulary())}"
     discriminator = str(context.get("discriminator", "type")).strip("'")
     if error_type == "union_tag_invalid":

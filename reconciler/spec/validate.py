@@ -433,8 +433,9 @@ def target_group_shape(context: CheckContext) -> Iterator[SpecError]:
             continue
         for key, value in (("protocol", spec.protocol), ("port", spec.port), ("vpc", spec.vpc)):
             if value is None:
+                target_type = spec.target_type or "instance"
                 yield error(
-                    document, ("spec", key), f"a {spec.target_type or 'instance'} target group needs {key}"
+                    document, ("spec", key), f"a target group of targetType {target_type} needs {key}"
                 )
         if spec.protocol_version is not None and spec.protocol not in ("HTTP", "HTTPS"):
             yield error(document, ("spec", "protocolVersion"), "protocolVersion needs protocol HTTP or HTTPS")
