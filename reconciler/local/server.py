@@ -159,12 +159,17 @@ class LocalAWS:
         """Wipe every service in every account (moto's reset), then restore what this layer guarantees.
 
         Also restores the constructor's ``rollout_seconds``, so a test that changed it leaves no trace.
-        Credentials from ``sts:AssumeRole`` are forgotten by moto: re-assume roles after a reset.
+        Credentials from ``sts:AssumeRole`` keep mapping to their account (see
+        :func:`_restore_temporary_credentials`).
         """
+        with self.lock:
+            credentials = _temporary_credentials()
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         self._rollouts.rollout_seconds = self._default_rollout_seconds
+        with self.lock:
+            _restore_temporary_credentials(credentials)
         self._ensure_layer_state()
 
     def _ensure_layer_state(self) -> None:
@@ -312,6 +317,29 @@ class LocalAWS:
             with suppress(ImageAlreadyExistsException):
                 backend.put_image(repository_name, manifest, tag, _DOCKER_MANIFEST, digest)
         return digest
+
+
+def _temporary_credentials() -> list[tuple[str, str, Any]]:
+    from moto.iam.models import iam_backends
+
+    backends: Any = iam_backends
+    return [
+        (account_id, partition, key)
+        for account_id, partition, backend in backends.iter_backends()
+        for key in backend.access_keys.values()
+        if key.access_key_id.startswith("ASIA")
+    ]
+
+
+def _restore_temporary_credentials(credentials: list[tuple[str, str, Any]]) -> None:
+    """AWS: temporary credentials from AssumeRole stay valid, for their account, until they expire;
+    moto 5.2.5: a reset forgets them, and requests signed with them then silently land in the default
+    account (123456789012). Restored after each reset, so a client holding them still reaches its account.
+    """
+    from moto.iam.models import iam_backends
+
+    for account_id, partition, key in credentials:
+        iam_backends[account_id][partition].access_keys[key.access_key_id] = key
 
 
 def serve_forever(

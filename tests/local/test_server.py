@@ -205,3 +205,23 @@ def test_calls_for_other_accounts_reach_their_own_backends(aws: LocalAWS, client
         assert "theirs" not in aws.ecs_backend().clusters
     with pytest.raises(ClientError):
         ecs.update_cluster_settings(cluster="absent", settings=[])
+
+
+def test_assumed_role_credentials_survive_a_reset(aws: LocalAWS) -> None:
+    credentials = (
+        boto3.session.Session()
+        .client("sts")
+        .assume_role(RoleArn="arn:aws:iam::222222222222:role/deployer", RoleSessionName="test")["Credentials"]
+    )
+    ecs = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    ).client("ecs")
+
+    aws.reset()
+    ecs.create_cluster(clusterName="after-reset")
+
+    with aws.lock:
+        assert "after-reset" in aws.ecs_backend("222222222222").clusters
+        assert "after-reset" not in aws.ecs_backend().clusters
