@@ -728,10 +728,10 @@ def _patch_application_autoscaling() -> None:
     def register_scalable_target(original: Handler) -> Handler:
         def handler(self: Any) -> Any:
             body = original(self)
-            arn = json.loads(body)["ScalableTargetARN"]
-            tags = self._get_param("Tags")
-            if tags:
-                _scalable_target(self.applicationautoscaling_backend, arn).tags.update(tags)
+            backend = self.applicationautoscaling_backend
+            target = _scalable_target(backend, json.loads(body)["ScalableTargetARN"])
+            target.tags.update(self._get_param("Tags") or {})
+            autoscaling_register_scalable_target_clamps_the_service(backend, target)
             return body
 
         return handler
@@ -837,6 +837,28 @@ def autoscaling_deregister_scalable_target_cascades(
         if (action.service_namespace, action.resource_id, action.scalable_dimension)
         != (namespace, resource_id, dimension)
     ]
+
+
+def autoscaling_register_scalable_target_clamps_the_service(backend: Any, target: Any) -> None:
+    """AWS: registering (or updating) an ECS service's scalable target brings the service's desiredCount
+    into [MinCapacity, MaxCapacity], as Application Auto Scaling scales it; moto 5.2.5: leaves it outside.
+    """
+    if target.service_namespace != "ecs" or target.scalable_dimension != "ecs:service:DesiredCount":
+        return
+    _, cluster, name = target.resource_id.split("/")
+    service = backend.ecs_backend.services.get(f"{cluster}:{name}")
+    if service is None or service.status != "ACTIVE":
+        return
+    wanted = service.desired_count
+    if target.min_capacity is not None:
+        wanted = max(wanted, target.min_capacity)
+    if target.max_capacity is not None:
+        wanted = min(wanted, target.max_capacity)
+    if wanted != service.desired_count:
+        model = rollouts.current()
+        model.advance(backend.ecs_backend)
+        service.desired_count = wanted
+        model.scale(backend.ecs_backend, service)
 
 
 def autoscaling_describe_scalable_targets_pages(

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws_helpers import SyncAioClients
-from tests.local.conftest import Stack, create_service
+from tests.local.conftest import Stack, create_service, describe_service
 
 pytestmark = pytest.mark.aws
 
@@ -169,3 +169,21 @@ def test_describe_scalable_targets_pages_move_forward(clients: SyncAioClients, s
         return found
 
     assert sorted(clients.run(every_page())) == registered
+
+
+def test_registering_a_target_brings_the_desired_count_into_its_range(
+    clients: SyncAioClients, stack: Stack
+) -> None:
+    api = register(clients, stack, "api")  # desiredCount 2 within [1, 4]
+    assert describe_service(clients, stack)["desiredCount"] == 2
+
+    for minimum, maximum, expected in ((3, 6, 3), (1, 1, 1)):
+        clients.application_autoscaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=api,
+            ScalableDimension=DIMENSION,
+            MinCapacity=minimum,
+            MaxCapacity=maximum,
+        )
+        service = describe_service(clients, stack)
+        assert (service["desiredCount"], service["runningCount"]) == (expected, expected)
