@@ -3,7 +3,7 @@
 Applied once per process by ``LocalAWS.start`` (:func:`apply` is idempotent). Each patch replaces or wraps
 one handler of moto's response classes (the layer that has both the request's parameters and the
 backend) and says in its docstring which AWS behaviour it restores and what moto does instead; each is
-pinned by a test in ``tests/local/test_patches.py`` that fails on raw moto. moto's backends are process
+pinned by a test in ``tests/local/test_*_patches.py`` that fails on raw moto. moto's backends are process
 global, so these patches are too: they also apply to moto used in-process (``mock_aws``) in the same
 process, where rollouts complete instantly (see ``rollouts.current``).
 
