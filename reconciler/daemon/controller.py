@@ -142,7 +142,7 @@ class Controller:
         self.heartbeat = clock()
         self.aws_reachable = False
         self.passes = 0
-        self._parked: dict[ResourceKey, str] = {}
+        self._parked: set[ResourceKey] = set()
         self._orphans: set[ResourceKey] = set()
         self._next_resync = clock()
         self._failed_rollouts: set[tuple[str, str]] = set()
@@ -161,24 +161,15 @@ class Controller:
                 errors=[str(error) for error in snapshot.errors],
             )
             return
-        previous = self.spec_set
         self.spec_set, self.revision, self.spec_errors = snapshot.spec_set, snapshot.revision, ()
         keys = set(snapshot.spec_set.keys())
         for key in set(self.statuses) - keys - self._orphans:
             self.queue.discard(key)
             del self.statuses[key]
-        for document in snapshot.spec_set:
-            parked = self._parked.get(document.key)
-            if parked is not None and parked != document_hash(document):
-                del self._parked[document.key]  # the spec changed: a terminal error may be fixed
-            changed = (
-                previous is None
-                or previous.get(document.kind, document.name) is None
-                or (document_hash(previous[document.key]) != document_hash(document))
-            )
-            if changed:
-                self.queue.add(document.key)
-        for key in self._orphans:
+        # A new revision may fix what a terminal error was waiting for, in this document or in one
+        # it depends on: every key gets one more try (level-triggered: one batched pass).
+        self._parked.clear()
+        for key in (*keys, *self._orphans):
             self.queue.add(key)
         log.info("spec set loaded", revision=snapshot.revision, documents=len(snapshot.spec_set))
         self._wake.set()
@@ -331,7 +322,7 @@ class Controller:
                         retry_in=delay,
                     )
                 else:
-                    self._parked[key] = document_hash(document) if document is not None else ""
+                    self._parked.add(key)
                     log.error(
                         "reconcile failed; waiting for a spec change",
                         kind=key[0],

@@ -204,3 +204,64 @@ def test_metrics_parse_as_prometheus_text_and_match_the_calls_made(aws: LocalAWS
             assert "ecs_reconciler_last_full_sync_timestamp_seconds" in families
 
     asyncio.run(scenario())
+
+
+GHOST_SERVICE = """\
+---
+apiVersion: ecs-reconciler/v1
+kind: Cluster
+metadata:
+  name: ghost
+  annotations:
+    ecs-reconciler/paused: "{paused}"
+spec: {{}}
+---
+apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata:
+  name: api
+spec:
+  requiresCompatibilities: [EC2]
+  networkMode: bridge
+  containerDefinitions:
+    - name: api
+      image: nginx:1.27
+      memory: 128
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata:
+  name: api
+spec:
+  cluster: ghost
+  taskDefinition: api
+  launchType: EC2
+  desiredCount: 1
+"""
+
+
+def test_a_terminal_error_stops_neither_the_others_nor_waits_in_a_retry_loop(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    """A service in a cluster that does not exist fails terminally (ClusterNotFoundException): the
+    rest converges, the create is not retried on every resync, and a spec change retries it."""
+    write_cluster(tmp_path)
+    (tmp_path / "api.yaml").write_text(GHOST_SERVICE.format(paused="true"))
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            await eventually(
+                lambda: (
+                    running.controller.statuses.get(("Service", "api"))
+                    and running.controller.statuses[("Service", "api")].error_class == "terminal"
+                )
+            )
+            attempts = running.calls.snapshot().get("ecs.CreateService", 0)
+            await asyncio.sleep(1.5)  # three resyncs
+            assert running.calls.snapshot().get("ecs.CreateService", 0) == attempts == 1
+            (tmp_path / "api.yaml").write_text(GHOST_SERVICE.format(paused="false"))
+            await eventually(lambda: running.calls.snapshot().get("ecs.CreateService", 0) == 2)
+            await eventually(lambda: running.controller.statuses[("Service", "api")].status == "in-sync")
+
+    asyncio.run(scenario())
