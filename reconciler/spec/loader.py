@@ -11,9 +11,11 @@ caught), and validates each document against its kind's model. Every problem bec
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -354,7 +356,7 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult) -> None:
             spec=manifest.spec,
             file=file,
             line=line,
-            positions=positions,
+            positions=MappingProxyType(positions),
         )
     )
 
@@ -397,13 +399,13 @@ def translate_error(detail: ErrorDetails, data: Any) -> tuple[FieldPath, str]:
         discriminator = str((detail.get("ctx") or {}).get("discriminator", "")).strip("'")
         if discriminator in current:
             path.append(discriminator)
-    return tuple(path), _message(detail, current if error_type != "missing" else None)
+    return tuple(path), _message(detail)
 
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _message(detail: ErrorDetails, value: Any) -> str:
+def _message(detail: ErrorDetails) -> str:
     error_type = detail["type"]
     context = detail.get("ctx") or {}
     loc = detail["loc"]
@@ -423,6 +425,9 @@ def _message(detail: ErrorDetails, value: Any) -> str:
     message = detail["msg"]
     if error_type == "value_error":
         return message.removeprefix("Value error, ")
+    value = detail.get("input")
+    if loc and loc[-1] == "[key]":
+        return f"key {value!r}: {message}"  # a mapping key is wrong, not the value under it
     short_text = isinstance(value, str) and len(value) <= 80
     if short_text or (isinstance(value, _SCALARS) and not isinstance(value, str)):
         return f"{message} (got {value!r})"
@@ -430,7 +435,7 @@ def _message(detail: ErrorDetails, value: Any) -> str:
 
 
 def _suggest(word: str, vocabulary: Iterable[str]) -> str:
-    words = list(vocabulary)
+    words = sorted(vocabulary)
     camel = to_camel(word)
     if camel != word and camel in words:
         return f" (did you mean {camel!r}? keys are camelCase, as in the AWS API)"
@@ -438,21 +443,17 @@ def _suggest(word: str, vocabulary: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-_VOCABULARY: list[str] = []
-
-
-def _field_vocabulary() -> list[str]:
+@functools.cache
+def _field_vocabulary() -> frozenset[str]:
     """Every key any spec model accepts, for "did you mean" hints on unknown fields."""
-    if not _VOCABULARY:
-        names: set[str] = set()
-        pending: list[type[BaseModel]] = [SpecModel]
-        while pending:
-            model = pending.pop()
-            pending.extend(model.__subclasses__())
-            for name, info in model.model_fields.items():
-                names.add(info.alias or name)
-        _VOCABULARY.extend(sorted(names))
-    return _VOCABULARY
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [SpecModel]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+    return frozenset(names)
 
 
 __all__ = ["LoadResult", "find_spec_files", "load_documents", "load_file", "load_text", "translate_error"]

@@ -9,6 +9,7 @@ Pure: validation never calls AWS (``vpc: default`` and friends are resolved by t
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,7 +151,11 @@ def duplicate_aws_names(context: CheckContext) -> Iterator[SpecError]:
             )
 
 
-_NAME_ADAPTERS: dict[type[KindSpec], TypeAdapter[Any]] = {}
+@functools.cache
+def _name_adapter(spec_type: type[KindSpec]) -> TypeAdapter[Any]:
+    """A validator of the spec's AWS name field alone, to check names defaulted from metadata.name."""
+    annotation: Any = spec_type.model_fields[spec_type.AWS_NAME_FIELD].annotation
+    return TypeAdapter(annotation)
 
 
 def aws_name_rules(context: CheckContext) -> Iterator[SpecError]:
@@ -159,11 +164,8 @@ def aws_name_rules(context: CheckContext) -> Iterator[SpecError]:
         spec_type = type(document.spec)
         if getattr(document.spec, spec_type.AWS_NAME_FIELD) is not None:
             continue  # written explicitly, so its model already checked it
-        if spec_type not in _NAME_ADAPTERS:
-            annotation: Any = spec_type.model_fields[spec_type.AWS_NAME_FIELD].annotation
-            _NAME_ADAPTERS[spec_type] = TypeAdapter(annotation)
         try:
-            _NAME_ADAPTERS[spec_type].validate_python(document.name)
+            _name_adapter(spec_type).validate_python(document.name)
         except ValidationError as failure:
             reason = failure.errors()[0]["msg"].removeprefix("Value error, ")
             field_name = _NAME_FIELD_ALIASES[spec_type]

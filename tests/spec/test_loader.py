@@ -312,3 +312,18 @@ def test_errors_render_as_file_line_kind_name_path_message(error: SpecError, ren
 )
 def test_paths_render_relative_to_spec(path: tuple[str | int, ...], rendered: str) -> None:
     assert render_path(path) == rendered
+
+
+def test_a_wrong_mapping_key_is_reported_as_the_key() -> None:
+    _, errors = _load(
+        """\
+        apiVersion: ecs-reconciler/v1
+        kind: Cluster
+        metadata: {name: a}
+        spec:
+          tags:
+            1: one
+        """
+    )
+    [error] = errors
+    assert (error.line, error.message) == (6, "key 1: Input should be a valid string")
