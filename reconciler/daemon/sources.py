@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -58,14 +58,16 @@ class SpecSource(Protocol):
     """A stream of spec snapshots."""
 
     # Declared without `async`: an async generator method is a plain function returning an
-    # async iterator, which is what callers use (`async for snapshot in source.snapshots()`).
-    def snapshots(self) -> AsyncIterator[SpecSnapshot]:
+    # async generator. A generator rather than any async iterator, so the consumer can close it
+    # (`contextlib.aclosing`) and the watcher or git process stops at once, not at garbage
+    # collection.
+    def snapshots(self) -> AsyncGenerator[SpecSnapshot, None]:
         """Yield a snapshot at once, then one whenever the loaded content changes.
 
-        Runs until the consumer stops iterating or cancels it. Never yields the same revision
-        twice in a row with the same errors. Raises only for a configuration the source can never
-        work with (e.g. `GitSourceError` when git is missing); transient failures become snapshots
-        with errors.
+        Runs until closed or cancelled (cancelling a pending `anext` closes it). Never yields the
+        same revision twice in a row with the same errors. Raises only when the source cannot go
+        on (`SpecSourceError`: e.g. `GitSourceError` when git is missing, or the file watcher
+        failed); transient failures become snapshots with errors.
         """
         ...
 

@@ -188,7 +188,7 @@ def test_electors_racing_for_a_free_lease_elect_exactly_one(aws: LocalAWS) -> No
                 assert done
 
                 leader_counts = []
-                for _ in range(40):
+                for _ in range(20):
                     leader_counts.append(sum(candidate.is_leader for candidate in electors))
                     await asyncio.sleep(0.025)
                 assert set(leader_counts) == {1}

@@ -22,6 +22,7 @@ from reconciler.daemon.sources import (
     GitSource,
     GitSourceError,
     SpecSnapshot,
+    SpecSource,
 )
 from reconciler.spec.models import ClusterSpec
 
@@ -268,6 +269,24 @@ def test_an_unreachable_repository_is_a_snapshot_error_without_the_credentials(t
     run(body)
 
 
+def test_a_missing_ref_is_a_snapshot_error_until_it_appears(origin: Path, tmp_path: Path) -> None:
+    commit(origin, {"cluster.yaml": VALID})
+
+    async def body() -> None:
+        source: SpecSource = GitSource(f"{origin}#release", poll_interval=0.05, workdir=tmp_path / "w")
+        async with watching(source.snapshots()) as snapshots:
+            missing = await snapshots.next()
+            assert missing.spec_set is None
+            assert "git fetch failed" in missing.errors[0].message
+
+            git(origin, "branch", "release")
+            found = await snapshots.next()
+            assert found.ok
+            assert found.revision == git(origin, "rev-parse", "release")
+
+    run(body)
+
+
 def test_a_missing_git_executable_is_a_clear_error(origin: Path, tmp_path: Path) -> None:
     commit(origin, {"cluster.yaml": VALID})
 
@@ -308,7 +327,7 @@ def test_folder_source_yields_on_content_changes_only(tmp_path: Path) -> None:
     spec_file.write_text(VALID)
 
     async def body() -> None:
-        source = FolderSource([specs], debounce_ms=50)
+        source: SpecSource = FolderSource([specs], debounce_ms=50)
         async with watching(source.snapshots()) as snapshots:
             first = await snapshots.next(1.0)
             assert first.ok
