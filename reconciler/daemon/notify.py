@@ -27,13 +27,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast, get_args
 from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
 
-from reconciler.engine.report import FieldReport
+from reconciler.engine.report import FieldReport, ResourceReport
 
 _log = structlog.get_logger(__name__)
 
@@ -136,8 +136,8 @@ class WebhookNotifier:
     errors, timeouts, HTTP 429 and 5xx; other statuses are not retried). `timeout`: seconds per
     attempt. `backoff`: seconds before the first retry, doubling up to `max_backoff` (a 429's
     Retry-After is honoured within that bound). `queue_size`: events waiting at most.
-    `flush_timeout`: seconds `close` keeps posting what is queued. `clock`: epoch seconds, to
-    stamp events.
+    `flush_timeout`: seconds `close` keeps posting what is queued. `instance`: the reconciler
+    instance named in events built by `notify_event`. `clock`: epoch seconds, to stamp events.
 
     Use from one event loop; `notify` must be called from it. Use as an async context manager,
     or call `close()` when done.
@@ -154,6 +154,7 @@ class WebhookNotifier:
         max_backoff: float = 30.0,
         queue_size: int = 1000,
         flush_timeout: float = 5.0,
+        instance: str = "default",
         clock: Callable[[], float] = time.time,
     ) -> None:
         parts = urlsplit(url)
@@ -172,6 +173,7 @@ class WebhookNotifier:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._flush_timeout = flush_timeout
+        self._instance = instance
         self._clock = clock
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_size)
         self._worker: asyncio.Task[None] | None = None
@@ -187,6 +189,25 @@ class WebhookNotifier:
     def pending(self) -> int:
         """Events queued and not yet being posted."""
         return self._queue.qsize()
+
+    def notify_event(self, event: str, report: ResourceReport, *, message: str, revision: str) -> None:
+        """`notify` as the controller calls it: `event` about the resource of `report`.
+
+        Raises ValueError for an event name that is not an `EventName`.
+        """
+        if event not in get_args(EventName):
+            raise ValueError(f"unknown notification event {event!r}")
+        self.notify(
+            NotificationEvent(
+                event=cast(EventName, event),
+                kind=report.kind,
+                name=report.name,
+                message=message,
+                fields=report.fields,
+                revision=revision,
+                instance=self._instance,
+            )
+        )
 
     def notify(self, event: NotificationEvent) -> None:
         """Queue `event` for posting and return at once; never raises for delivery problems."""

@@ -14,7 +14,7 @@ from aiohttp import web
 from structlog.testing import capture_logs
 
 from reconciler.daemon.notify import NotificationEvent, WebhookNotifier, render_payload, render_text
-from reconciler.engine.report import FieldReport
+from reconciler.engine.report import FieldReport, ResourceReport
 
 T = TypeVar("T")
 
@@ -117,6 +117,37 @@ def test_an_event_is_posted_as_json_with_a_slack_text_line() -> None:
                 "text": DRIFT_TEXT,
             }
         ]
+
+    run(body)
+
+
+def test_the_controller_notifies_with_a_resource_report() -> None:
+    report = ResourceReport(
+        kind="Service",
+        name="node-app",
+        status="drifted",
+        action="update",
+        file="specs/node-app/service.yaml",
+        line=1,
+        message="",
+        warnings=(),
+        fields=drifted().fields,
+        calls=("ecs.UpdateService",),
+        report_only=True,
+    )
+
+    async def body() -> None:
+        async with receiver() as hook:
+            notifier = WebhookNotifier(hook.url, instance="eu", clock=lambda: NOW)
+            notifier.notify_event("drifted", report, message="", revision="4f1c2e0")
+            with pytest.raises(ValueError):
+                notifier.notify_event("exploded", report, message="", revision="4f1c2e0")
+            await notifier.close()
+        (post,) = hook.posts
+        assert post["instance"] == "eu"
+        assert post["revision"] == "4f1c2e0"
+        assert post["fields"][0]["path"] == "desiredCount"
+        assert post["text"] == DRIFT_TEXT.replace("drifted:", "drifted [eu]:")
 
     run(body)
 
