@@ -478,9 +478,11 @@ def _record(item: dict[str, Any] | None) -> LeaseRecord | None:
             version=int(item["version"]["N"]),
         )
     except (KeyError, TypeError, ValueError):
-        # A hand-edited or foreign item: treat it as held by nobody we know, expired now, so the
-        # conditional put (version 0 does not match) fails unless the item is gone.
-        return LeaseRecord(holder=str(item.get("holder", {}).get("S", "?")), expires_at=0.0, version=-1)
+        # Not an item this module wrote. Taking it over could overrule a writer we do not
+        # understand, so it stays where it is (the conditional put cannot match version -1) and
+        # an operator is told to delete it.
+        _log.warning("leader_lease_unreadable", item_keys=sorted(item))
+        return LeaseRecord(holder="(unreadable)", expires_at=float("inf"), version=-1)
 
 
 def _number(value: float) -> str:
