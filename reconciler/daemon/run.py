@@ -9,7 +9,6 @@ signal exits at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import tempfile
@@ -23,11 +22,18 @@ from aiohttp import web
 
 from reconciler.aws.calls import CallCounter
 from reconciler.aws.clients import AwsClients
+from reconciler.aws.errors import AwsError
 from reconciler.aws.settings import AwsSettings
 from reconciler.daemon.controller import Controller, DaemonSettings
 from reconciler.daemon.http import build_app
-from reconciler.daemon.leader import LeaderElectionSettings, LeaderElector, default_identity
+from reconciler.daemon.leader import (
+    LeaderElectionError,
+    LeaderElectionSettings,
+    LeaderElector,
+    default_identity,
+)
 from reconciler.daemon.metrics import Metrics
+from reconciler.daemon.notify import WebhookNotifier
 from reconciler.daemon.sources import FolderSource, GitSource, SpecSource
 from reconciler.engine.clients import EngineClients
 from reconciler.engine.observe import ProcessCache
@@ -116,6 +122,11 @@ async def run_daemon(
                     settings=lease,
                     clock=loop.time,
                 )
+            notifier = (
+                WebhookNotifier(options.notify_webhook, instance=options.plan.instance)
+                if options.notify_webhook is not None
+                else None
+            )
             controller = Controller(
                 engine=engine,
                 source=_source(options, Path(workdir)),
@@ -125,7 +136,7 @@ async def run_daemon(
                 wall_clock=time.time,
                 call_counter=aws.counter,
                 leadership=leader,
-                notifier=None,
+                notifier=notifier,
             )
             app = build_app(
                 controller,
@@ -161,8 +172,13 @@ async def run_daemon(
                         election.cancel()
             finally:
                 if leader is not None:
-                    with contextlib.suppress(Exception):
+                    try:
                         await leader.release()
+                    except (AwsError, LeaderElectionError) as error:
+                        # The lease then expires on its own; another replica waits that long.
+                        log.warning("could not release the lease", error=str(error))
+                if notifier is not None:
+                    await notifier.close()
                 await runner.cleanup()
     log.info("stopped")
     return 0
