@@ -221,6 +221,8 @@ def _file_error(file: str, line: int, message: str) -> SpecError:
 
 @dataclass
 class _FileResult:
+    """One file's findings while loading; frozen into a ``LoadResult`` at the end."""
+
     documents: list[Document] = field(default_factory=list)
     errors: list[SpecError] = field(default_factory=list)
     invalid_keys: set[DocumentKey] = field(default_factory=set)
@@ -239,7 +241,7 @@ def load_documents(paths: Sequence[Path | str]) -> LoadResult:
     invalid: set[DocumentKey] = set()
     complete = not errors
     for path in files:
-        result = load_file(path)
+        result = _load_file(path)
         documents.extend(result.documents)
         errors.extend(result.errors)
         invalid |= result.invalid_keys
@@ -253,8 +255,27 @@ def load_documents(paths: Sequence[Path | str]) -> LoadResult:
     )
 
 
-def load_file(path: Path) -> _FileResult:
+def load_file(path: Path) -> LoadResult:
     """Every document of one file (see ``load_documents``)."""
+    return _frozen(_load_file(path), files=(str(path),))
+
+
+def load_text(text: str, *, file: str) -> LoadResult:
+    """Every document of one file's text; ``file`` is the name errors and documents carry."""
+    return _frozen(_load_text(text, file=file), files=(file,))
+
+
+def _frozen(result: _FileResult, *, files: tuple[str, ...]) -> LoadResult:
+    return LoadResult(
+        documents=tuple(result.documents),
+        errors=tuple(sorted(result.errors)),
+        files=files,
+        invalid_keys=frozenset(result.invalid_keys),
+        complete=result.complete,
+    )
+
+
+def _load_file(path: Path) -> _FileResult:
     name = str(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -264,11 +285,10 @@ def load_file(path: Path) -> _FileResult:
         )
     except UnicodeDecodeError as error:
         return _FileResult(errors=[_file_error(name, 1, f"not UTF-8 text ({error.reason})")], complete=False)
-    return load_text(text, file=name)
+    return _load_text(text, file=name)
 
 
-def load_text(text: str, *, file: str) -> _FileResult:
-    """Every document of one file's text; ``file`` is the name errors carry."""
+def _load_text(text: str, *, file: str) -> _FileResult:
     result = _FileResult()
     seen_any = False
     try:

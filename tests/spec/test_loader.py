@@ -33,7 +33,7 @@ TASK = textwrap.dedent(
 
 def _load(text: str) -> tuple[list[Document], list[SpecError]]:
     result = load_text(textwrap.dedent(text), file="specs/test.yaml")
-    return result.documents, sorted(result.errors)
+    return list(result.documents), list(result.errors)
 
 
 def _only_error(text: str) -> SpecError:

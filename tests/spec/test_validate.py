@@ -27,8 +27,8 @@ EXAMPLE = ROOT / "specs"
 
 def _documents(text: str) -> list[Document]:
     result = load_text(textwrap.dedent(text), file="t.yaml")
-    assert result.errors == [], result.errors
-    return result.documents
+    assert not result.errors, result.errors
+    return list(result.documents)
 
 
 def _task(cpu: object, memory: object) -> str:
