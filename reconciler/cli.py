@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_validate_command(commands)
     _add_schema_command(commands)
+    _add_plan_command(commands)
+    _add_apply_command(commands)
+    _add_drift_command(commands)
+    _add_run_command(commands)
+    _add_local_aws_command(commands)
     return parser
 
 
@@ -189,4 +194,417 @@ def _schema(arguments: argparse.Namespace) -> int:
 
     del arguments  # a schema is JSON whatever --output says
     print_json(json_schema())
+    return EXIT_OK
+
+
+# --- plan, apply, drift -------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> float:
+    """Seconds, as a bare number (`5`) or with a unit (`30s`, `5m`, `1h`)."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    value = text.strip().lower()
+    multiplier = units.get(value[-1:])
+    number = value[:-1] if multiplier is not None else value
+    try:
+        seconds = float(number) * (multiplier or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 30, 30s, 5m or 1h)") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a duration must be positive: {text!r}")
+    return seconds
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser, *, prune: bool) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
+    parser.add_argument(
+        "--instance",
+        default="default",
+        help="this installation's name in the ownership tags (default: default)",
+    )
+    if prune:
+        parser.add_argument(
+            "--prune", action="store_true", help="delete owned resources whose documents are gone"
+        )
+        parser.add_argument(
+            "--max-deletes",
+            dest="max_deletes",
+            type=int,
+            default=10,
+            help="at most N deletions a pass (default 10)",
+        )
+        parser.add_argument(
+            "--allow-mass-prune",
+            dest="allow_mass_prune",
+            action="store_true",
+            help="allow pruning more than half of what is owned, or with no documents at all",
+        )
+
+
+def _add_plan_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "plan",
+        help="show the calls that would converge AWS to the specs",
+        description="Observe AWS, compare with the specs and print the plan. Writes nothing. "
+        "Exit 0 in sync, 2 changes pending, 1 error (invalid specs, conflicts, waiting resources).",
+        handler=_plan,
+    )
+    _add_engine_arguments(parser, prune=True)
+
+
+def _add_apply_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "apply",
+        help="converge AWS to the specs",
+        description="Observe, plan and issue the calls that converge AWS to the specs. "
+        "Exit 0 converged, 1 otherwise (failed calls, conflicts, waiting resources).",
+        handler=_apply,
+    )
+    _add_engine_arguments(parser, prune=True)
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="plan only; issue no write")
+    parser.add_argument("--wait", action="store_true", help="follow rollouts until the services are steady")
+    parser.add_argument(
+        "--timeout", type=parse_duration, default=600.0, help="how long --wait waits (default 10m)"
+    )
+
+
+def _add_drift_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "drift",
+        help="report every difference between the specs and AWS",
+        description="Per resource: in-sync, drifted, missing, orphaned or conflict, and per field the "
+        "path, desired and live values and the spec line. Exit 0 none, 2 drift, 1 error.",
+        handler=_drift,
+        output_choices=(OUTPUT_TEXT, OUTPUT_JSON, "markdown"),
+    )
+    _add_engine_arguments(parser, prune=True)
+
+
+def _load_specs(arguments: argparse.Namespace) -> Any:
+    """The spec set, or None after printing its errors (nothing is sent to AWS then)."""
+    from reconciler.spec import load_spec_set
+
+    spec_set, errors = load_spec_set(arguments.paths)
+    if spec_set is None:
+        if arguments.output == OUTPUT_JSON:
+            print_json({"ok": False, "errors": [e.as_dict() for e in errors], "resources": [], "calls": {}})
+        else:
+            for error in errors:
+                print(error, file=sys.stderr)
+            print(f"invalid: {_plural(len(errors), 'error')}; nothing was sent to AWS", file=sys.stderr)
+    return spec_set
+
+
+def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tuple[Any, Any]:
+    from reconciler.aws.settings import AwsSettings
+    from reconciler.resources.base import PlanSettings
+
+    plan = PlanSettings(
+        instance=arguments.instance,
+        prune=getattr(arguments, "prune", False),
+        max_deletes=getattr(arguments, "max_deletes", 10),
+        allow_mass_prune=getattr(arguments, "allow_mass_prune", False),
+        report_only=report_only,
+    )
+    return AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url), plan
+
+
+def _plan(arguments: argparse.Namespace) -> int:
+    return _run_engine_command(arguments, mode="plan")
+
+
+def _drift(arguments: argparse.Namespace) -> int:
+    return _run_engine_command(arguments, mode="drift")
+
+
+def _apply(arguments: argparse.Namespace) -> int:
+    return _run_engine_command(arguments, mode="apply")
+
+
+def _run_engine_command(arguments: argparse.Namespace, *, mode: str) -> int:
+    import asyncio
+
+    from reconciler.daemon.logs import configure_logging
+
+    configure_logging(level="warning")
+    spec_set = _load_specs(arguments)
+    if spec_set is None:
+        return EXIT_FAILED
+    return asyncio.run(_engine_command(arguments, spec_set, mode=mode))
+
+
+async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, mode: str) -> int:
+    from reconciler.aws.errors import AwsError
+    from reconciler.engine.report import build_report
+    from reconciler.engine.session import open_engine
+
+    # plan, drift and apply --dry-run only observe and plan: they show the calls apply would make.
+    apply = mode == "apply" and not arguments.dry_run
+    aws_settings, plan_settings = _engine_settings(arguments, report_only=False)
+    try:
+        async with open_engine(aws_settings, plan_settings) as session:
+            try:
+                if apply:
+                    result = await session.engine.apply_pass(spec_set)
+                    if arguments.wait and result.ok:
+                        result = await _wait_until_steady(session.engine, spec_set, within=arguments.timeout)
+                else:
+                    result = await session.engine.plan_pass(spec_set)
+            except TimeoutError:
+                print(f"error: not steady within {arguments.timeout:.0f} s", file=sys.stderr)
+                return EXIT_FAILED
+            calls = session.aws.counter.snapshot()
+    except AwsError as error:
+        message = f"{error.service}.{error.operation}: {error.code}: {error.message}"
+        if arguments.output == OUTPUT_JSON:
+            print_json({"ok": False, "errors": [{"message": message}], "resources": [], "calls": {}})
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    reports = build_report(result.plan, spec_set)
+    return _render_engine_result(arguments, mode=mode, result=result, reports=reports, calls=calls)
+
+
+async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> Any:
+    """Re-observe until nothing is left to do and every rollout completed; a failed rollout ends it."""
+    import asyncio
+
+    from reconciler.engine.reconcile import rollout_of
+
+    async with asyncio.timeout(within):
+        while True:
+            result = await engine.plan_pass(spec_set)
+            rollouts = [rollout_of(live) for live in result.observation.live.resources.values()]
+            if "FAILED" in rollouts or not (result.plan.has_changes or "IN_PROGRESS" in rollouts):
+                return result
+            await asyncio.sleep(2.0)
+
+
+def _render_engine_result(
+    arguments: argparse.Namespace, *, mode: str, result: Any, reports: Any, calls: dict[str, int]
+) -> int:
+    from reconciler.engine.reconcile import rollout_of
+    from reconciler.engine.report import render_markdown, render_text, report_as_json
+    from reconciler.plan.steps import Action
+
+    blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING)]
+    failed_rollouts = [
+        key for key, live in result.observation.live.resources.items() if rollout_of(live) == "FAILED"
+    ]
+    errors: list[dict[str, Any]] = [
+        {"kind": r.kind, "name": r.name, "message": r.message or r.action.value} for r in blocked
+    ]
+    if result.execution is not None:
+        errors += [
+            {"kind": o.key[0], "name": o.key[1], "message": o.error or f"skipped: {o.skipped_because}"}
+            for o in result.execution.failures
+        ]
+    errors += [
+        {"kind": k, "name": n, "message": "rollout failed"} for k, n in failed_rollouts if mode == "apply"
+    ]
+    changes = [r for r in reports if r.status != "in-sync"]
+    if mode == "apply":
+        code = EXIT_FAILED if errors else EXIT_OK
+    else:
+        code = EXIT_FAILED if errors else (EXIT_PENDING if changes else EXIT_OK)
+    if arguments.output == OUTPUT_JSON:
+        print_json(
+            {"ok": code == EXIT_OK, "errors": errors, "resources": report_as_json(reports), "calls": calls}
+        )
+        return code
+    if arguments.output == "markdown":
+        print(render_markdown(reports), end="")
+        return code
+    text = render_text(reports, colour=sys.stdout.isatty())
+    if text:
+        print(text)
+    for error in errors:
+        print(f"error: {error['kind']}/{error['name']}: {error['message']}", file=sys.stderr)
+    writes = sum(count for call, count in calls.items() if _is_write(call))
+    if mode == "apply":
+        verdict = "converged" if code == EXIT_OK else "not converged"
+        print(f"{verdict}: {_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all")
+    elif changes:
+        noun = "drifted" if mode == "drift" else "to change"
+        print(f"{len(changes)} of {_plural(len(reports), 'resource')} {noun}")
+    else:
+        print(f"in sync: {_plural(len(reports), 'resource')}")
+    return code
+
+
+def _is_write(call: str) -> bool:
+    from reconciler.aws.calls import is_write
+
+    return is_write(call)
+
+
+# --- run, local-aws -----------------------------------------------------------------------------
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    try:
+        return (host or "127.0.0.1", int(port))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r}") from None
+
+
+def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "run",
+        help="run the reconciler as a daemon",
+        description="Watch the specs and keep AWS converged: level-triggered passes on every spec "
+        "change and every resync, drift reported and (in enforce mode) undone, HTTP endpoints "
+        "/healthz /readyz /metrics /status /drift. SIGTERM stops gracefully.",
+        handler=_run,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders to watch")
+    parser.add_argument("--git", help="poll a git repository instead: URL[#REF[:PATH]]")
+    parser.add_argument(
+        "--git-poll-interval",
+        dest="git_poll",
+        type=parse_duration,
+        default=30.0,
+        help="how often to fetch the git source (default 30s)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("enforce", "report"),
+        default="enforce",
+        help="enforce converges; report only observes and reports (default enforce)",
+    )
+    parser.add_argument(
+        "--resync-interval",
+        dest="resync",
+        type=parse_duration,
+        default=300.0,
+        help="reconcile everything at least this often: the drift detector (default 5m)",
+    )
+    parser.add_argument(
+        "--listen",
+        type=_listen_address,
+        default=("127.0.0.1", 8080),
+        help="HOST:PORT of the HTTP endpoints (default 127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--leader-election",
+        dest="leader_table",
+        metavar="TABLE",
+        help="elect a leader through this DynamoDB table; only the leader writes",
+    )
+    parser.add_argument(
+        "--notify-webhook",
+        dest="webhook",
+        metavar="URL",
+        help="post drift, heal, failure and failed-rollout events to this URL",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="start the embedded local AWS and reconcile against it (no account needed)",
+    )
+    parser.add_argument(
+        "--instance",
+        default="default",
+        help="this installation's name in the ownership tags (default: default)",
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="delete owned resources whose documents are gone"
+    )
+    parser.add_argument(
+        "--max-deletes",
+        dest="max_deletes",
+        type=int,
+        default=10,
+        help="at most N deletions a pass (default 10)",
+    )
+    parser.add_argument(
+        "--allow-mass-prune",
+        dest="allow_mass_prune",
+        action="store_true",
+        help="allow pruning more than half of what is owned",
+    )
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from reconciler.aws.settings import AwsSettings
+    from reconciler.daemon.controller import DaemonSettings
+    from reconciler.daemon.logs import configure_logging
+    from reconciler.daemon.run import RunOptions, run_daemon
+    from reconciler.resources.base import PlanSettings
+
+    if not arguments.paths and not arguments.git:
+        print("error: give spec PATHs or --git URL", file=sys.stderr)
+        return EXIT_FAILED
+    configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
+    options = RunOptions(
+        paths=tuple(Path(path) for path in arguments.paths),
+        git=arguments.git,
+        git_poll_seconds=arguments.git_poll,
+        daemon=DaemonSettings(mode=arguments.mode, resync_seconds=arguments.resync),
+        plan=PlanSettings(
+            instance=arguments.instance,
+            prune=arguments.prune,
+            max_deletes=arguments.max_deletes,
+            allow_mass_prune=arguments.allow_mass_prune,
+            report_only=arguments.mode == "report",
+        ),
+        aws=AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url),
+        listen=arguments.listen,
+        leader_table=arguments.leader_table,
+        notify_webhook=arguments.webhook,
+    )
+    if not arguments.local:
+        return asyncio.run(run_daemon(options))
+    from reconciler.local import LocalAWS
+
+    with LocalAWS(rollout_seconds=2.0) as local:
+        os.environ.update(local.environment())
+        _print_local_banner(local, options)
+        aws = AwsSettings(region=local.region, endpoint_url=local.endpoint_url)
+        return asyncio.run(run_daemon(RunOptions(**{**vars(options), "aws": aws})))
+
+
+def _print_local_banner(local: Any, options: Any) -> None:
+    host, port = options.listen
+    lines = [
+        f"local AWS at {local.endpoint_url} (in this process; gone when it stops)",
+        "reach it from another terminal with:",
+        *(f"  export {name}={value}" for name, value in sorted(local.environment().items())),
+        "  aws ecs list-services --cluster node-app      # for example",
+        f"status: http://{host}:{port}/status   drift: http://{host}:{port}/drift   stop: Ctrl-C",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _add_local_aws_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "local-aws",
+        help="run the local AWS alone, in the foreground",
+        description="Start the embedded local AWS (moto, patched to answer like AWS) and print the "
+        "environment to point the one-shot commands and the AWS CLI at it. Ctrl-C stops it.",
+        handler=_local_aws,
+    )
+    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    parser.add_argument(
+        "--rollout-seconds",
+        dest="rollout_seconds",
+        type=float,
+        default=2.0,
+        help="how long a service deployment takes to complete (default 2)",
+    )
+
+
+def _local_aws(arguments: argparse.Namespace) -> int:
+    from reconciler.local import serve_forever
+
+    serve_forever(arguments.port, rollout_seconds=arguments.rollout_seconds)
     return EXIT_OK

@@ -126,6 +126,13 @@ def render_text(
             lines.append(f"    warning: {warning}")
         for field in report.fields:
             where = f"  (line {field.line})" if field.line else ""
+            if field.live is None and not field.path and isinstance(field.desired, dict):
+                # A new object: its fields, one a line, read better than one blob.
+                lines.extend(f"    + {key}: {_value(value)}" for key, value in field.desired.items())
+                continue
+            if field.live is None:
+                lines.append(f"    + {field.path}: {_value(field.desired)}{where}")
+                continue
             lines.append(f"    {field.path}: {_value(field.live)} → {_value(field.desired)}{where}")
         if report.calls and not report.report_only:
             lines.append(f"    calls: {', '.join(report.calls)}")
