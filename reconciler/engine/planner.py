@@ -13,7 +13,7 @@ from dataclasses import replace
 from reconciler.plan.delta import Delta
 from reconciler.plan.ownership import Ownership
 from reconciler.plan.steps import MAIN, Action, GroupKey, Plan, ResourcePlan, StepGroup
-from reconciler.resources.base import LiveResource, PlanContext, TerminalPlanError
+from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_delete_order
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
 
@@ -26,13 +26,22 @@ def plan_all(context: PlanContext) -> Plan:
     planned: dict[tuple[str, str], ResourcePlan] = {}
     pending: set[tuple[str, str, str]] = set()
     conflicted: set[tuple[str, str]] = set()
+    waiting: set[tuple[str, str]] = set()
     for document in documents:
         resource_plan = _plan_document(
-            document, replace(context, pending_outputs=frozenset(pending), conflicted=frozenset(conflicted))
+            document,
+            replace(
+                context,
+                pending_outputs=frozenset(pending),
+                conflicted=frozenset(conflicted),
+                waiting=frozenset(waiting),
+            ),
         )
         planned[resource_plan.key] = resource_plan
         if resource_plan.action is Action.CONFLICT:
             conflicted.add(resource_plan.key)
+        if resource_plan.action is Action.WAITING:
+            waiting.add(resource_plan.key)
         if not resource_plan.report_only:
             pending.update(
                 (document.kind, document.name, output)
@@ -70,6 +79,8 @@ def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
         planned = kind_module(kind).plan(document, live, context)
     except TerminalPlanError as error:
         return ResourcePlan(kind, name, Action.CONFLICT, message=str(error))
+    except DependencyWaiting as waiting:
+        return ResourcePlan(kind, name, Action.WAITING, message=str(waiting))
     self_heal = document.metadata.annotations.get(ANNOTATION_SELF_HEAL, "true").lower() != "false"
     report_only = context.settings.report_only or (live is not None and not self_heal)
     if report_only != planned.report_only:

@@ -117,6 +117,9 @@ class PlanContext:
     definition revision's ARN): they are `Ref`s even when an older live value exists."""
     conflicted: frozenset[tuple[str, str]] = frozenset()
     """Resources planned as conflicts: their live objects are not ours, so nothing may point at them."""
+    waiting: frozenset[tuple[str, str]] = frozenset()
+    """Resources planned as waiting (an image not pushed yet): what needs one that does not exist
+    yet waits too, instead of failing on an output that will not come."""
 
     def live_of(self, kind: str, name: str) -> LiveResource | None:
         return self.live.resources.get((kind, name))
@@ -130,6 +133,8 @@ class PlanContext:
         live = self.live_of(kind, name)
         if live is not None and output in live.outputs:
             return live.outputs[output]
+        if (kind, name) in self.waiting:
+            raise DependencyWaiting(f"waiting for {kind}/{name}")
         return Ref(kind, name, output)
 
     def desired_tags(self, document: Document) -> dict[str, str]:
@@ -179,6 +184,10 @@ class PlanContext:
 
 class TerminalPlanError(Exception):
     """A document cannot be planned against this account (no default VPC, ...): not retried."""
+
+
+class DependencyWaiting(Exception):
+    """A document needs a resource that is itself waiting and does not exist yet."""
 
 
 @dataclass
@@ -242,6 +251,7 @@ class ResourceKind(Protocol):
 __all__ = [
     "ApiClient",
     "Clients",
+    "DependencyWaiting",
     "Environment",
     "LiveResource",
     "LiveState",

@@ -3,6 +3,8 @@ and the prune guards. Pure: hand-made documents and observations, no AWS."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.engine.planner import plan_all
@@ -16,7 +18,7 @@ from reconciler.resources.base import (
     PlanSettings,
     TerminalPlanError,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet
+from reconciler.spec import Document, Kind, Metadata, SpecSet, load_spec_set
 from reconciler.spec.models import ClusterSpec
 
 ENVIRONMENT = Environment(account_id="123456789012", region="us-east-1")
@@ -185,3 +187,54 @@ def test_nothing_is_pointed_at_a_resource_in_conflict() -> None:
     )
     with pytest.raises(TerminalPlanError, match="Cluster/web"):
         context.output("Cluster", "web", "arn")
+
+
+WAITING_STACK = """\
+apiVersion: ecs-reconciler/v1
+kind: Repository
+metadata: {name: app}
+spec: {}
+---
+apiVersion: ecs-reconciler/v1
+kind: Cluster
+metadata: {name: main}
+spec: {}
+---
+apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata: {name: app}
+spec:
+  imagePinning: digest
+  requiresCompatibilities: [EC2]
+  networkMode: bridge
+  containerDefinitions:
+    - name: app
+      image: {repository: app, tag: v1}
+      memory: 128
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata: {name: app}
+spec:
+  cluster: main
+  taskDefinition: app
+  launchType: EC2
+  desiredCount: 1
+"""
+
+
+def test_a_service_waits_with_its_task_definition_instead_of_failing_on_a_missing_revision(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "stack.yaml").write_text(WAITING_STACK)
+    spec_set, errors = load_spec_set([tmp_path])
+    assert spec_set is not None, errors
+    plan = plan_all(
+        PlanContext(spec_set=spec_set, live=LiveState(), environment=ENVIRONMENT, settings=PlanSettings())
+    )
+    task_definition = plan.get("TaskDefinition", "app")
+    service = plan.get("Service", "app")
+    assert task_definition is not None and task_definition.action is Action.WAITING
+    assert service is not None and service.action is Action.WAITING
+    assert "TaskDefinition/app" in service.message
+    assert service.calls == ()
