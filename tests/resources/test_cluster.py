@@ -40,7 +40,10 @@ REAL_AWS_CLUSTER: dict[str, Any] = {
         ({"capacityProviders": ["FARGATE", "FARGATE_SPOT"]}, []),
         ({"defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}, []),
         ({"settings": [{"name": "containerInsights", "value": "disabled"}]}, []),
-        ({"settings": [{"name": "containerInsights", "value": "enabled"}]}, [("settings", "containerInsights")]),
+        (
+            {"settings": [{"name": "containerInsights", "value": "enabled"}]},
+            [("settings", "containerInsights")],
+        ),
         ({"capacityProviders": ["FARGATE"]}, [("capacityProviders",)]),
         ({}, []),
     ],
@@ -111,7 +114,8 @@ def test_cluster_converges_from_empty_then_needs_no_writes(aws: LocalAWS, cluste
         ),
         (
             lambda ecs: ecs.untag_resource(
-                resourceArn=ecs.describe_clusters(clusters=["web"])["clusters"][0]["clusterArn"], tagKeys=["team"]
+                resourceArn=ecs.describe_clusters(clusters=["web"])["clusters"][0]["clusterArn"],
+                tagKeys=["team"],
             ),
             {"ecs.TagResource": 1},
         ),
@@ -134,7 +138,9 @@ def test_console_drift_is_reported_then_fixed_with_one_write(
 
 
 @pytest.mark.aws
-def test_an_unowned_cluster_with_the_spec_name_is_a_conflict_and_untouched(aws: LocalAWS, cluster_specs: Path) -> None:
+def test_an_unowned_cluster_with_the_spec_name_is_a_conflict_and_untouched(
+    aws: LocalAWS, cluster_specs: Path
+) -> None:
     ecs_client(aws).create_cluster(clusterName="web", tags=[{"key": "team", "value": "someone-else"}])
     result = engine_pass(aws, load(cluster_specs))
     (resource,) = result.result.plan.resources
