@@ -497,6 +497,29 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="elect a leader through this DynamoDB table; only the leader writes",
     )
     parser.add_argument(
+        "--lease-duration",
+        dest="lease_duration",
+        type=parse_duration,
+        default=15.0,
+        help="how long a leader's lease stays valid; a standby takes over this long after the "
+        "leader's last renew (default 15s)",
+    )
+    parser.add_argument(
+        "--lease-renew-deadline",
+        dest="lease_renew_deadline",
+        type=parse_duration,
+        default=10.0,
+        help="a leader that could not renew for this long stops writing; less than the lease "
+        "duration, the difference is the clock skew tolerated between replicas (default 10s)",
+    )
+    parser.add_argument(
+        "--lease-retry-period",
+        dest="lease_retry_period",
+        type=parse_duration,
+        default=2.0,
+        help="how often the leader renews and a standby tries to acquire (default 2s)",
+    )
+    parser.add_argument(
         "--notify-webhook",
         dest="webhook",
         metavar="URL",
@@ -536,12 +559,22 @@ def _run(arguments: argparse.Namespace) -> int:
 
     from reconciler.aws.settings import AwsSettings
     from reconciler.daemon.controller import DaemonSettings
+    from reconciler.daemon.leader import LeaderElectionSettings
     from reconciler.daemon.logs import configure_logging
     from reconciler.daemon.run import RunOptions, run_daemon
     from reconciler.resources.base import PlanSettings
 
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        lease = LeaderElectionSettings(
+            lease_duration=arguments.lease_duration,
+            renew_deadline=arguments.lease_renew_deadline,
+            retry_period=arguments.lease_retry_period,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
     options = RunOptions(
@@ -559,6 +592,7 @@ def _run(arguments: argparse.Namespace) -> int:
         aws=AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url),
         listen=arguments.listen,
         leader_table=arguments.leader_table,
+        lease=lease,
         notify_webhook=arguments.webhook,
     )
     if not arguments.local:
