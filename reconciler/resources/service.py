@@ -245,6 +245,12 @@ def client_token(*, instance: str, cluster: str, service: str, request: Mapping[
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+AUTOSCALING_MARKER = "ecs-reconciler/autoscaling"
+"""Service tag saying the reconciler set up its scalable target: Application Auto Scaling cannot
+tag targets everywhere, and without a mark a spec that drops `autoscaling` could not be told from
+one that never managed it (an adopted service keeps the scaling someone else set up)."""
+
+
 # --- the kind --------------------------------------------------------------------------------------
 
 
@@ -332,6 +338,8 @@ class ServiceKind:
         resource = autoscaling.resource_id(cluster, service)
         desired = desired_tree(spec, context)
         tags = context.desired_tags(document)
+        if spec.autoscaling is not None:
+            tags[AUTOSCALING_MARKER] = "managed"
         main_key: GroupKey = (self.kind, document.name, MAIN)
         scaling_key: GroupKey = (self.kind, document.name, AUTOSCALING)
         after = _dependencies(spec, context)
@@ -403,8 +411,20 @@ class ServiceKind:
             scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
                 spec.autoscaling, details, resource=resource, resource_label=label
             )
-        else:
+        elif live.tags.get(AUTOSCALING_MARKER) == "managed":
+            # The spec dropped `autoscaling` we had set up: take the target away, and the marker.
             scaling_calls, scaling_delta = autoscaling.plan_deregister(details, resource=resource)
+            scaling_calls.append(
+                Call(
+                    "ecs",
+                    "untag_resource",
+                    {"resourceArn": live.identifier, "tagKeys": [AUTOSCALING_MARKER]},
+                    description=f"untag service {service}: autoscaling no longer managed",
+                )
+            )
+        else:
+            # A scalable target we did not set up (an adopted service's, say) is not ours to remove.
+            scaling_calls, scaling_delta = [], Delta()
         full_delta = delta + tag_diffs + scaling_delta
         if action is Action.NONE and full_delta:
             action = Action.UPDATE

@@ -19,6 +19,7 @@ from reconciler.resources.base import (
     PlanSettings,
 )
 from reconciler.resources.service import (
+    AUTOSCALING_MARKER,
     KIND,
     client_token,
     desired_tree,
@@ -189,8 +190,15 @@ def owned_tags(name: str = "web") -> list[dict[str, str]]:
     return [{"key": key, "value": value} for key, value in tags.items()]
 
 
-def live_service(state: dict[str, Any], details: dict[str, Any] | None = None) -> LiveResource:
-    state = {**state, "tags": owned_tags()}
+def live_service(
+    state: dict[str, Any], details: dict[str, Any] | None = None, *, marked: bool | None = None
+) -> LiveResource:
+    """A live service we own; `marked` (default: when it has a scalable target) means we set up
+    its autoscaling, as the service's marker tag records."""
+    tags = owned_tags()
+    if marked if marked is not None else bool((details or {}).get("scalableTarget")):
+        tags = [*tags, {"key": AUTOSCALING_MARKER, "value": "managed"}]
+    state = {**state, "tags": tags}
     return LiveResource(
         kind="Service",
         name="web",
@@ -650,3 +658,29 @@ def test_alb_request_count_label_comes_from_the_forwarding_load_balancer_and_tar
         "PredefinedMetricType": "ALBRequestCountPerTarget",
         "ResourceLabel": "app/web/fedcba9876543210/targetgroup/web/0123456789abcdef",
     }
+
+
+TARGET_DETAILS: dict[str, Any] = {
+    "scalableTarget": {"ResourceId": "service/web/web", "MinCapacity": 1, "MaxCapacity": 10},
+    "scalingPolicies": {},
+    "scheduledActions": {},
+}
+
+
+def test_dropping_autoscaling_we_set_up_deregisters_the_target_and_the_marker() -> None:
+    service = document("Service", "web", BASE_SPEC)
+    live = live_service(REAL_AWS_SERVICE, TARGET_DETAILS, marked=True)
+    planned = KIND.plan(service, live, context(service, document("Cluster", "web", {})))
+    assert [call.name for call in planned.calls] == [
+        "application-autoscaling.DeregisterScalableTarget",
+        "ecs.UntagResource",
+    ]
+
+
+def test_a_scalable_target_we_did_not_set_up_is_left_alone() -> None:
+    """An adopted service keeps the autoscaling someone else configured: not in the spec, not ours."""
+    service = document("Service", "web", BASE_SPEC)
+    live = live_service(REAL_AWS_SERVICE, TARGET_DETAILS, marked=False)
+    planned = KIND.plan(service, live, context(service, document("Cluster", "web", {})))
+    assert planned.calls == ()
+    assert planned.action is Action.NONE
