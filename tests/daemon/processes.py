@@ -135,4 +135,3 @@ def daemon_process(
         yield running
     finally:
         running.stop()
-

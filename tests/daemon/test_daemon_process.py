@@ -57,7 +57,7 @@ def copy_of_the_example(tmp_path: Path) -> Path:
 def document_keys(specs: Path) -> set[tuple[str, str]]:
     spec_set, errors = load_spec_set([specs])
     assert spec_set is not None, errors
-    return {(str(kind), name) for kind, name in spec_set.keys()}
+    return set(spec_set.keys())
 
 
 def in_sync(daemon: DaemonProcess, keys: set[tuple[str, str]]) -> bool:
@@ -74,6 +74,8 @@ def inventory(local: LocalAWS) -> dict[str, Any]:
     ec2 = boto3.client("ec2", **options)
     ecr = boto3.client("ecr", **options)
     scaling = boto3.client("application-autoscaling", **options)
+    targets = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
     cluster_arns = ecs.list_clusters()["clusterArns"]
     clusters = ecs.describe_clusters(clusters=cluster_arns)["clusters"] if cluster_arns else []
     service_arns = ecs.list_services(cluster="node-app")["serviceArns"]
@@ -96,19 +98,17 @@ def inventory(local: LocalAWS) -> dict[str, Any]:
         ),
         "loadBalancers": sorted(lb["LoadBalancerName"] for lb in load_balancers),
         "listenerPorts": sorted(listener["Port"] for listener in listeners),
-        "targetGroups": sorted(tg["TargetGroupName"] for tg in elbv2.describe_target_groups()["TargetGroups"]),
+        "targetGroups": sorted(
+            group["TargetGroupName"] for group in elbv2.describe_target_groups()["TargetGroups"]
+        ),
         "securityGroups": sorted(
             group["GroupName"]
             for group in ec2.describe_security_groups()["SecurityGroups"]
             if group["GroupName"] != "default"
         ),
         "repositories": sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"]),
-        "scalableTargets": sorted(
-            t["ResourceId"] for t in scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
-        ),
-        "scalingPolicies": sorted(
-            p["PolicyName"] for p in scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
-        ),
+        "scalableTargets": sorted(target["ResourceId"] for target in targets),
+        "scalingPolicies": sorted(policy["PolicyName"] for policy in policies),
     }
 
 
