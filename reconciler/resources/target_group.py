@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
 from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
@@ -24,6 +24,14 @@ from reconciler.spec import Document
 from reconciler.spec.models import TargetGroupSpec
 
 IMMUTABLE = ("Protocol", "Port", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType")
+_IMMUTABLE_SPEC_FIELDS = {
+    "Protocol": "protocol",
+    "Port": "port",
+    "ProtocolVersion": "protocolVersion",
+    "TargetType": "targetType",
+    "VpcId": "vpc",
+    "IpAddressType": "ipAddressType",
+}
 HEALTH_CHECK = {
     # spec field of `healthCheck` -> the API's flat field
     "enabled": "HealthCheckEnabled",
@@ -60,6 +68,25 @@ def desired_tree(spec: TargetGroupSpec, *, vpc_id: str | None) -> dict[str, Any]
             }
         tree[HEALTH_CHECK[spec_key]] = value
     return tree
+
+
+def spec_path(path: Path) -> Path:
+    """Where an API-shaped diff path is written in the spec (`HealthCheckPath` is `healthCheck.path`),
+    so the drift report names the field the user wrote and finds its line."""
+    if not path:
+        return path
+    head, rest = path[0], path[1:]
+    if head in _IMMUTABLE_SPEC_FIELDS:
+        return (_IMMUTABLE_SPEC_FIELDS[str(head)], *rest)
+    health_check = {api_key: spec_key for spec_key, api_key in HEALTH_CHECK.items()}
+    if head in health_check:
+        matcher = {"HttpCode": "httpCode", "GrpcCode": "grpcCode"}
+        return ("healthCheck", health_check[str(head)], *(matcher.get(str(item), item) for item in rest))
+    return path
+
+
+def _in_spec_terms(delta: Delta) -> Delta:
+    return Delta(tuple(FieldDiff(spec_path(d.path), d.desired, d.live, d.owner) for d in delta))
 
 
 def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +185,7 @@ class TargetGroupKind:
                 self.kind,
                 document.name,
                 Action.REPLACE,
-                delta,
+                _in_spec_terms(delta),
                 message=f"target group {document.aws_name} must be replaced to change {changes}; "
                 "replacing in place is not supported yet: delete it (or rename the document) to apply",
             )
@@ -194,7 +221,7 @@ class TargetGroupKind:
                     description="tag target group",
                 )
             )
-        full_delta = delta + Delta(attribute_diffs) + tag_diffs
+        full_delta = _in_spec_terms(delta) + Delta(attribute_diffs) + tag_diffs
         groups = (StepGroup(main, tuple(calls)),) if calls else ()
         return ResourcePlan(
             self.kind, document.name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups
