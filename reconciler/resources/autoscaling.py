@@ -281,12 +281,14 @@ def plan_autoscaling(
     diffs: list[FieldDiff] = []
     target = details.get("scalableTarget")
     wanted_range = {"MinCapacity": spec.min_capacity, "MaxCapacity": spec.max_capacity}
+    # Compared under the spec's names, so the drift report says `autoscaling.minCapacity` and finds its line.
     live_range = (
-        {"MinCapacity": target.get("MinCapacity"), "MaxCapacity": target.get("MaxCapacity")}
+        {"minCapacity": target.get("MinCapacity"), "maxCapacity": target.get("MaxCapacity")}
         if target
         else None
     )
-    range_delta = diff_trees(wanted_range, live_range, path=("autoscaling",))
+    spec_range = {"minCapacity": spec.min_capacity, "maxCapacity": spec.max_capacity}
+    range_delta = diff_trees(spec_range, live_range, path=("autoscaling",))
     if range_delta:
         diffs.extend(range_delta)
         # Registering an existing target with a new range clamps the current count into it.
