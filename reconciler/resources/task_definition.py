@@ -250,17 +250,16 @@ def services_using(context: PlanContext, family: str) -> tuple[set[int], bool]:
 
 def revisions_to_deregister(live: LiveResource, context: PlanContext) -> list[Mapping[str, Any]]:
     """Owned ACTIVE revisions beyond the newest `keep_revisions` that no live service uses."""
-    family = str(live.outputs["family"])
-    in_use, rolling = services_using(context, family)
-    if rolling:
-        return []
     keep = max(context.settings.keep_revisions, 1)  # the newest is the desired one: always kept
     revisions = sorted(live.details.get("revisions", ()), key=lambda item: -int(item["revision"]))
-    return [
-        revision
-        for revision in revisions[keep:]
-        if revision.get("owned") is True and int(revision["revision"]) not in in_use
-    ]
+    candidates = [revision for revision in revisions[keep:] if revision.get("owned") is True]
+    if not candidates:
+        # The usual steady pass: no scan of every live service for each family (O(families x services)).
+        return []
+    in_use, rolling = services_using(context, str(live.outputs["family"]))
+    if rolling:
+        return []
+    return [revision for revision in candidates if int(revision["revision"]) not in in_use]
 
 
 class TaskDefinitionKind:
