@@ -5,6 +5,8 @@
 call when one of the names is missing, so `describe_by_names` asks by name (one call per 20, the
 cheapest when everything exists, which is the steady state) and falls back to one paginated listing
 of everything the first time a name is missing (first apply, or a resource deleted by hand).
+`find_by_names` goes straight to the listing, for lookups where some names are missing even in the
+steady state (a target group's two alternating names: at most one exists between replacements).
 """
 
 from __future__ import annotations
@@ -48,6 +50,25 @@ async def describe_by_names(
             return found
         for item in response.get(result_key, []):
             found[item[name_key]] = item
+    return found
+
+
+async def find_by_names(
+    elbv2: ApiClient, *, operation: str, result_key: str, name_key: str, names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The objects named `names` that exist, by name, from one paginated listing.
+
+    For name sets where some are normally missing: asking by name would fail and fall back to the
+    same listing anyway, one call later.
+    """
+    wanted = set(names)
+    found: dict[str, dict[str, Any]] = {}
+    if not wanted:
+        return found
+    async for page in elbv2.paginate(operation, PageSize=PAGE_SIZE):
+        for item in page.get(result_key, []):
+            if item[name_key] in wanted:
+                found.setdefault(item[name_key], item)
     return found
 
 

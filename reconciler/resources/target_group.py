@@ -1,29 +1,51 @@
 """The TargetGroup kind: an ELBv2 target group, its health check, attributes and tags.
 
-Observed with DescribeTargetGroups by name (falling back to one paginated listing when a name is
-missing, see `reconciler.resources.elbv2`), DescribeTags (20 ARNs a call) and, only for documents
-that set `attributes`, DescribeTargetGroupAttributes. Converged with ModifyTargetGroup (only the
-health-check fields that differ), ModifyTargetGroupAttributes (only the keys that differ) and
-AddTags. Port, protocol, protocol version, target type, VPC and IP address type cannot change in
-place: a difference is planned as a replacement, without calls (see `plan`). Registered in
+Observed with one paginated DescribeTargetGroups listing (see `reconciler.resources.elbv2`),
+DescribeTags (20 ARNs a call), DescribeTargetGroupAttributes only for documents that set
+`attributes`, and DescribeTargetHealth only for a target group about to be deleted by a
+replacement. Converged with ModifyTargetGroup (only the health-check fields that differ),
+ModifyTargetGroupAttributes (only the keys that differ) and AddTags. Registered in
 `reconciler.resources.registry`; LoadBalancer and Service documents refer to its `arn` output.
+
+Port, protocol, protocol version, target type, VPC and IP address type cannot change in place: a
+difference replaces the target group, create before destroy. Names are unique per account and
+Region, so a document's target group alternates between two names, its AWS name `N` and
+`alternate_name(N)` (`N-r`). Nothing is remembered between passes; each pass reads both names:
+
+1. the live one does not match the spec: create the replacement under the other name in the MAIN
+   group. Its `arn` output is then a `Ref` for this pass, so the LoadBalancer listeners and rules
+   and the Services that use it plan ModifyListener / ModifyRule / UpdateService; a
+   `(TargetGroup, name, "cleanup")` group deletes the old one after all of them;
+2. both exist (a deletion could not happen yet): the one matching the spec is current (its outputs
+   are the document's), the other is deleted after the same dependants.
+
+The old one is deleted only once no target is registered in it (ECS deregisters the old tasks when
+the new deployment has replaced them, so a rollback finds it in place until then) and no load
+balancer outside the spec set forwards to it. A target group under the other name that is not this
+document's (unowned, another instance's or another document's) is never touched: a replacement
+that needs its name is a conflict.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
-from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
+from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
-from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
 from reconciler.spec import Document
-from reconciler.spec.models import TargetGroupSpec
+from reconciler.spec.models import ForwardAction, LoadBalancerSpec, ServiceSpec, TargetGroupSpec
 
 IMMUTABLE = ("Protocol", "Port", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType")
+CLEANUP = "cleanup"
+"""The step group that deletes a replaced target group, after everything that used it has moved."""
+MAX_NAME = 32  # ELBv2 target group names
+ALTERNATE_SUFFIX = "-r"
 _IMMUTABLE_SPEC_FIELDS = {
     "Protocol": "protocol",
     "Port": "port",
@@ -99,6 +121,70 @@ def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
     return tree
 
 
+def alternate_name(name: str) -> str:
+    """The name a document's target group alternates with when replaced: `N-r`, within 32 characters.
+
+    Longer names are cut to make room; should that give back the name itself, `-s` is used instead.
+    """
+    base = name[: MAX_NAME - len(ALTERNATE_SUFFIX)]
+    if len(base) < len(name):
+        base = base.rstrip("-")
+    return base + ALTERNATE_SUFFIX if base + ALTERNATE_SUFFIX != name else base + "-s"
+
+
+def immutable_tree(spec: TargetGroupSpec, *, vpc_id: str | None) -> dict[str, Any]:
+    """The fields the spec sets that only a replacement can change."""
+    return {key: value for key, value in desired_tree(spec, vpc_id=vpc_id).items() if key in IMMUTABLE}
+
+
+def matches(immutable: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    """Whether a described target group has every immutable field the spec sets."""
+    return not diff_trees(dict(immutable), live_tree(state))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A document's target groups under its two names, sorted out (see `select`)."""
+
+    current: Mapping[str, Any] | None
+    """The document's live target group: its outputs are the document's."""
+    previous: Mapping[str, Any] | None = None
+    """The document's other target group, left from a replacement: to be deleted."""
+    blocked: Mapping[str, Any] | None = None
+    """A target group under the other name that is not the document's: never touched."""
+
+
+def select(
+    *,
+    primary: Mapping[str, Any] | None,
+    alternate: Mapping[str, Any] | None,
+    is_ours: Any,
+    immutable: Mapping[str, Any],
+) -> Selection:
+    """Which of the target groups found under a document's two names is current.
+
+    `is_ours(group)` says whether a group carries this instance's ownership tags with this
+    document as source. When both are ours, the one matching the spec's immutable fields is
+    current; when both or neither match, the one a load balancer uses, else the primary.
+    An alternate that is not ours is ignored, only reported as blocking its name; a primary that
+    is not ours stays current unless an alternate of ours exists (the planner then decides
+    between conflict and adoption).
+    """
+    ours = [group for group in (primary, alternate) if group is not None and is_ours(group)]
+    if len(ours) < 2:
+        if ours and ours[0] is alternate:
+            return Selection(current=alternate, blocked=primary)
+        return Selection(current=primary, blocked=alternate)
+    assert primary is not None and alternate is not None
+    fitting = [group for group in (primary, alternate) if matches(immutable, group)]
+    if len(fitting) == 1:
+        current = fitting[0]
+    else:
+        in_use = [group for group in (primary, alternate) if group.get("LoadBalancerArns")]
+        current = in_use[0] if len(in_use) == 1 else primary
+    return Selection(current=current, previous=alternate if current is primary else primary)
+
+
 class TargetGroupKind:
     kind: ClassVar[str] = "TargetGroup"
     delete_rank: ClassVar[int] = 30
@@ -107,27 +193,56 @@ class TargetGroupKind:
         self, documents: Sequence[Document], context: ObserveContext
     ) -> Mapping[str, LiveResource]:
         client = context.clients.service("elbv2")
-        by_aws_name = {document.aws_name: document for document in documents}
-        groups = await elbv2.describe_by_names(
+        names = {
+            document.name: (document.aws_name, alternate_name(document.aws_name)) for document in documents
+        }
+        groups = await elbv2.find_by_names(
             client,
             operation="describe_target_groups",
             result_key="TargetGroups",
             name_key="TargetGroupName",
-            not_found_code="TargetGroupNotFound",
-            names=list(by_aws_name),
+            names=sorted({name for pair in names.values() for name in pair}),
         )
         tags = await elbv2.describe_tags(client, [group["TargetGroupArn"] for group in groups.values()])
         found: dict[str, LiveResource] = {}
-        for aws_name, group in groups.items():
-            document = by_aws_name[aws_name]
-            attributes: dict[str, str] | None = None
-            if document.spec_as(TargetGroupSpec).attributes is not None:
-                response = await client.call(
-                    "describe_target_group_attributes", TargetGroupArn=group["TargetGroupArn"]
+        for document in documents:
+            spec = document.spec_as(TargetGroupSpec)
+            primary, alternate = names[document.name]
+            vpc_id = context.environment.default_vpc_id if spec.vpc == "default" else spec.vpc
+            immutable = immutable_tree(spec, vpc_id=vpc_id)
+
+            def is_ours(group: Mapping[str, Any], document: Document = document) -> bool:
+                owner = owned_by_instance(
+                    tags.get(group["TargetGroupArn"], {}), context.settings.instance, self.kind
                 )
-                attributes = elbv2.attributes_to_map(response.get("Attributes"))
+                return owner == document.name
+
+            selection = select(
+                primary=groups.get(primary),
+                alternate=groups.get(alternate),
+                is_ours=is_ours,
+                immutable=immutable,
+            )
+            current = selection.current
+            if current is None:
+                continue
+            details: dict[str, Any] = {}
+            if spec.attributes is not None:
+                response = await client.call(
+                    "describe_target_group_attributes", TargetGroupArn=current["TargetGroupArn"]
+                )
+                details["attributes"] = elbv2.attributes_to_map(response.get("Attributes"))
+            if selection.previous is None and not matches(immutable, current):
+                details["targets"] = await _registered_targets(client, current["TargetGroupArn"])
+            if selection.previous is not None:
+                details["previous"] = {
+                    **_summary(selection.previous),
+                    "targets": await _registered_targets(client, selection.previous["TargetGroupArn"]),
+                }
+            if selection.blocked is not None:
+                details["blocked"] = _summary(selection.blocked)
             found[document.name] = _live(
-                document.name, group, tags.get(group["TargetGroupArn"], {}), attributes
+                document.name, current, tags.get(current["TargetGroupArn"], {}), details
             )
         return found
 
@@ -145,7 +260,7 @@ class TargetGroupKind:
             group_tags = tags.get(group["TargetGroupArn"], {})
             source = owned_by_instance(group_tags, context.settings.instance, self.kind)
             if source is not None:
-                owned.append(_live(source, group, group_tags, None))
+                owned.append(_live(source, group, group_tags, {}))
         return owned
 
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
@@ -154,49 +269,29 @@ class TargetGroupKind:
         tags = context.desired_tags(document)
         main = (self.kind, document.name, MAIN)
         if live is None:
-            calls: list[Call] = [
-                Call(
-                    "elbv2",
-                    "create_target_group",
-                    {
-                        "Name": document.aws_name,
-                        **desired,
-                        "Tags": map_to_tags(tags, key="Key", value="Value"),
-                    },
-                    outputs={"arn": ("TargetGroups", 0, "TargetGroupArn")},
-                    description=f"create target group {document.aws_name}",
-                )
-            ]
-            if spec.attributes:
-                calls.append(_modify_attributes(Ref(self.kind, document.name, "arn"), spec.attributes))
+            create = _create_calls(document, document.aws_name, desired, tags, spec.attributes)
             delta = diff_trees(
                 {**desired, **({"attributes": dict(spec.attributes)} if spec.attributes else {})}, None
             )
-            return ResourcePlan(
-                self.kind, document.name, Action.CREATE, delta, (StepGroup(main, tuple(calls)),)
-            )
+            return ResourcePlan(self.kind, document.name, Action.CREATE, delta, (StepGroup(main, create),))
 
-        current = live_tree(live.state)
-        delta = diff_trees(desired, current)
-        immutable = delta.without(*((key,) for key in HEALTH_CHECK.values()))
-        if immutable:
-            changes = ", ".join(f"{diff.dotted_path} {diff.live!r} -> {diff.desired!r}" for diff in immutable)
-            return ResourcePlan(
-                self.kind,
-                document.name,
-                Action.REPLACE,
-                _in_spec_terms(delta),
-                message=f"target group {document.aws_name} must be replaced to change {changes}; "
-                "replacing in place is not supported yet: delete it (or rename the document) to apply",
-            )
+        delta = diff_trees(desired, live_tree(live.state))
         live_attributes = live.details.get("attributes") or {}
         attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)
-        attribute_diffs = tuple(
-            FieldDiff(("attributes", key), value, live_attributes.get(key))
-            for key, value in sorted(attribute_changes.items())
+        attribute_diffs = Delta(
+            tuple(
+                FieldDiff(("attributes", key), value, live_attributes.get(key))
+                for key, value in sorted(attribute_changes.items())
+            )
         )
+        immutable = delta.without(*((key,) for key in HEALTH_CHECK.values()))
+        if immutable:
+            return _plan_replacement(
+                document, live, desired, tags, _in_spec_terms(delta) + attribute_diffs, immutable, context
+            )
+
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
-        calls = []
+        calls: list[Call] = []
         if delta:
             changed = {str(diff.path[0]) for diff in delta}
             calls.append(
@@ -221,10 +316,22 @@ class TargetGroupKind:
                     description="tag target group",
                 )
             )
-        full_delta = _in_spec_terms(delta) + Delta(attribute_diffs) + tag_diffs
-        groups = (StepGroup(main, tuple(calls)),) if calls else ()
+        full_delta = _in_spec_terms(delta) + attribute_diffs + tag_diffs
+        groups: tuple[StepGroup, ...] = (StepGroup(main, tuple(calls)),) if calls else ()
+        previous = live.details.get("previous")
+        if previous is None:
+            return ResourcePlan(
+                self.kind, document.name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups
+            )
+        # A replacement's old target group is still there: finish the replacement.
+        cleanup, note = _cleanup(document, previous, context)
         return ResourcePlan(
-            self.kind, document.name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups
+            self.kind,
+            document.name,
+            Action.REPLACE,
+            full_delta + Delta((FieldDiff(("replacedTargetGroup",), None, previous["name"]),)),
+            (*groups, *cleanup),
+            message=f"target group {live.state['TargetGroupName']} replaced {previous['name']}; {note}",
         )
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
@@ -239,6 +346,149 @@ class TargetGroupKind:
         )
 
 
+def _plan_replacement(
+    document: Document,
+    live: LiveResource,
+    desired: Mapping[str, Any],
+    tags: Mapping[str, str],
+    delta: Delta,
+    immutable: Delta,
+    context: PlanContext,
+) -> ResourcePlan:
+    """Create before destroy: the new target group under the other name, the old one deleted after
+    every load balancer and service that used it has moved to the new one."""
+    kind, name = TargetGroupKind.kind, document.name
+    current = str(live.state["TargetGroupName"])
+    other = alternate_name(document.aws_name) if current == document.aws_name else document.aws_name
+    changes = ", ".join(f"{diff.dotted_path} {diff.live!r} -> {diff.desired!r}" for diff in immutable)
+    blocked = live.details.get("blocked")
+    if blocked is not None:
+        return ResourcePlan(
+            kind,
+            name,
+            Action.CONFLICT,
+            delta,
+            message=f"target group {current} must be replaced to change {changes}, under the name "
+            f"{other}; but {blocked['arn']} has that name and is not this document's: "
+            "delete or rename it",
+        )
+    previous = live.details.get("previous")
+    if previous is not None:
+        # Neither of the two matches the spec (it changed again mid-replacement): free the other
+        # name first; the next pass replaces the current one.
+        cleanup, note = _cleanup(document, previous, context)
+        return ResourcePlan(
+            kind,
+            name,
+            Action.REPLACE,
+            delta,
+            cleanup,
+            message=f"target group {current} must be replaced to change {changes}; the name {other} "
+            f"is freed first: {note}",
+        )
+    spec = document.spec_as(TargetGroupSpec)
+    create = StepGroup((kind, name, MAIN), _create_calls(document, other, desired, tags, spec.attributes))
+    cleanup, note = _cleanup(document, _summary(live.state, targets=live.details.get("targets", 0)), context)
+    return ResourcePlan(
+        kind,
+        name,
+        Action.REPLACE,
+        delta,
+        (create, *cleanup),
+        message=f"target group {current} is replaced by {other} to change {changes}; {note}",
+    )
+
+
+def _cleanup(
+    document: Document, old: Mapping[str, Any], context: PlanContext
+) -> tuple[tuple[StepGroup, ...], str]:
+    """The group deleting a replaced target group (none while it cannot go yet), and why."""
+    if old["targets"]:
+        return (), (
+            f"{old['name']} is deleted once its {old['targets']} registered targets are gone "
+            "(ECS deregisters them when the new deployment has replaced the old tasks)"
+        )
+    balancers = [
+        balancer
+        for balancer in context.spec_set.of_kind("LoadBalancer")
+        if document.name in _forwarded_to(balancer.spec_as(LoadBalancerSpec))
+    ]
+    known = {
+        live.identifier
+        for live in (context.live_of("LoadBalancer", balancer.name) for balancer in balancers)
+        if live is not None
+    }
+    others = sorted(set(old["loadBalancerArns"]) - known)
+    if others:
+        return (), (
+            f"{old['name']} is kept: {', '.join(others)} forwards to it, and no LoadBalancer document "
+            "that forwards to this target group manages it"
+        )
+    after: set[GroupKey] = {(TargetGroupKind.kind, document.name, MAIN)}
+    after.update(("LoadBalancer", balancer.name, "listeners") for balancer in balancers)
+    after.update(
+        ("Service", service.name, MAIN)
+        for service in context.spec_set.of_kind("Service")
+        if any(
+            item.target_group == document.name for item in service.spec_as(ServiceSpec).load_balancers or ()
+        )
+    )
+    delete = Call(
+        "elbv2",
+        "delete_target_group",
+        {"TargetGroupArn": old["arn"]},
+        description=f"delete replaced target group {old['name']}",
+    )
+    group = StepGroup((TargetGroupKind.kind, document.name, CLEANUP), (delete,), frozenset(after))
+    return (group,), f"{old['name']} is deleted after the load balancers and services using it have moved"
+
+
+def _forwarded_to(spec: LoadBalancerSpec) -> set[str]:
+    return {
+        target_group
+        for listener in spec.listeners or ()
+        for action in (listener.default_action, *(a for rule in listener.rules or () for a in rule.actions))
+        if isinstance(action, ForwardAction)
+        for target_group in action.target_group_names
+    }
+
+
+def _create_calls(
+    document: Document,
+    aws_name: str,
+    desired: Mapping[str, Any],
+    tags: Mapping[str, str],
+    attributes: Mapping[str, str] | None,
+) -> tuple[Call, ...]:
+    calls = [
+        Call(
+            "elbv2",
+            "create_target_group",
+            {"Name": aws_name, **desired, "Tags": map_to_tags(tags, key="Key", value="Value")},
+            outputs={"arn": ("TargetGroups", 0, "TargetGroupArn")},
+            description=f"create target group {aws_name}",
+        )
+    ]
+    if attributes:
+        calls.append(_modify_attributes(Ref(TargetGroupKind.kind, document.name, "arn"), attributes))
+    return tuple(calls)
+
+
+def _summary(group: Mapping[str, Any], *, targets: int = 0) -> dict[str, Any]:
+    return {
+        "arn": group["TargetGroupArn"],
+        "name": group["TargetGroupName"],
+        "loadBalancerArns": list(group.get("LoadBalancerArns") or []),
+        "targets": targets,
+    }
+
+
+async def _registered_targets(client: ApiClient, arn: str) -> int:
+    """How many targets are registered (in any state, draining included) in a target group."""
+    response = await client.call("describe_target_health", TargetGroupArn=arn)
+    return len(response.get("TargetHealthDescriptions") or [])
+
+
 def _modify_attributes(arn: Any, attributes: Mapping[str, str]) -> Call:
     return Call(
         "elbv2",
@@ -249,7 +499,7 @@ def _modify_attributes(arn: Any, attributes: Mapping[str, str]) -> Call:
 
 
 def _live(
-    name: str, group: Mapping[str, Any], tags: Mapping[str, str], attributes: Mapping[str, str] | None
+    name: str, group: Mapping[str, Any], tags: Mapping[str, str], details: Mapping[str, Any]
 ) -> LiveResource:
     return LiveResource(
         kind=TargetGroupKind.kind,
@@ -262,7 +512,7 @@ def _live(
             "name": group["TargetGroupName"],
             "loadBalancerArns": list(group.get("LoadBalancerArns") or []),
         },
-        details={"attributes": dict(attributes)} if attributes is not None else {},
+        details=details,
     )
 
 

@@ -260,16 +260,25 @@ def test_an_unowned_target_group_with_the_spec_name_is_a_conflict_and_untouched(
 
 
 @pytest.mark.aws
-def test_an_immutable_target_group_change_is_a_replacement_without_calls(
+def test_an_immutable_target_group_change_replaces_it_and_moves_the_listener(
     aws: LocalAWS, network_specs: Path
 ) -> None:
+    # The replacement itself is covered in test_target_group_replace.py; here, its network writes.
     engine_pass(aws, load(network_specs))
     (network_specs / "network.yaml").write_text(NETWORK_YAML.replace("port: 3000\n", "port: 8080\n"))
     result = engine_pass(aws, load(network_specs))
     plan = result.result.plan.get("TargetGroup", "node-app")
     assert plan is not None and plan.action is Action.REPLACE
     assert "Port 3000 -> 8080" in plan.message
-    assert result.writes == {}
+    assert result.result.ok, result.result.execution
+    assert result.writes == {
+        "elbv2.CreateTargetGroup": 1,
+        "elbv2.ModifyTargetGroupAttributes": 1,
+        "elbv2.ModifyListener": 1,
+        "elbv2.ModifyRule": 1,
+        "elbv2.DeleteTargetGroup": 1,
+    }
+    assert not engine_pass(aws, load(network_specs), apply=False).result.plan.has_changes
 
 
 @pytest.mark.aws

@@ -192,13 +192,29 @@ def test_each_change_group_is_one_call_with_only_what_changed() -> None:
 
 
 @pytest.mark.parametrize(
-    "field", [{"port": 8080}, {"protocol": "HTTPS"}, {"targetType": "instance"}, {"vpc": "vpc-0999"}]
+    ("field", "path"),
+    [
+        ({"port": 8080}, ("port",)),
+        ({"protocol": "HTTPS"}, ("protocol",)),
+        ({"protocolVersion": "HTTP2"}, ("protocolVersion",)),
+        ({"targetType": "instance"}, ("targetType",)),
+        ({"vpc": "vpc-0999"}, ("vpc",)),
+        ({"ipAddressType": "ipv6"}, ("ipAddressType",)),
+    ],
 )
-def test_an_immutable_field_is_a_replacement_with_no_calls(field: dict[str, Any]) -> None:
+def test_an_immutable_field_is_a_replacement_under_the_other_name(
+    field: dict[str, Any], path: tuple[str, ...]
+) -> None:
+    # The whole replacement (cleanup, ordering, both names) is in test_target_group_replace.py.
     tg = document({**TUTORIAL, **field, "healthCheck": {"path": "/other"}})
     plan = TARGET_GROUP.plan(tg, live(), context(tg))
-    assert plan.action is Action.REPLACE and plan.calls == ()
-    assert "replaced" in plan.message
+    assert plan.action is Action.REPLACE
+    assert path in [diff.path for diff in plan.delta] and ("healthCheck", "path") in [
+        d.path for d in plan.delta
+    ]
+    create = plan.calls[0]
+    assert (create.name, create.params["Name"]) == ("elbv2.CreateTargetGroup", "node-app-r")
+    assert "replaced by node-app-r" in plan.message
 
 
 # --- by-name lookup --------------------------------------------------------------------------------
@@ -256,3 +272,32 @@ def test_a_missing_name_falls_back_to_one_listing_of_every_page() -> None:
     client = FakeElbv2(["a", "b", "c", "d", "e"])
     assert sorted(lookup(client, ["a", "e", "missing"])) == ["a", "e"]
     assert client.calls == ["describe_target_groups", *["describe_target_groups page"] * 3]
+
+
+def test_find_by_names_lists_straight_away_for_names_usually_missing() -> None:
+    client = FakeElbv2(["a", "b", "c", "d", "e"])
+    found = asyncio.run(
+        elbv2.find_by_names(
+            client,
+            operation="describe_target_groups",
+            result_key="TargetGroups",
+            name_key="TargetGroupName",
+            names=["a", "a-r", "e", "e-r"],
+        )
+    )
+    assert sorted(found) == ["a", "e"]
+    assert client.calls == ["describe_target_groups page"] * 3
+    empty = FakeElbv2(["a"])
+    assert (
+        asyncio.run(
+            elbv2.find_by_names(
+                empty,
+                operation="describe_target_groups",
+                result_key="TargetGroups",
+                name_key="TargetGroupName",
+                names=[],
+            )
+        )
+        == {}
+    )
+    assert empty.calls == []
