@@ -391,8 +391,17 @@ def _render_engine_result(
     from reconciler.plan.steps import Action
 
     blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING)]
+    # The observation predates this pass's writes: a service it just updated is on a new deployment,
+    # so a failed rollout seen before that is history, not this run's outcome.
+    written = {
+        key
+        for key, outcome in (result.execution.outcomes.items() if result.execution else ())
+        if outcome.calls_made
+    }
     failed_rollouts = [
-        key for key, live in result.observation.live.resources.items() if rollout_of(live) == "FAILED"
+        key
+        for key, live in result.observation.live.resources.items()
+        if rollout_of(live) == "FAILED" and key not in written
     ]
     errors: list[dict[str, Any]] = [
         {"kind": r.kind, "name": r.name, "message": r.message or r.action.value} for r in blocked
