@@ -23,7 +23,8 @@ The old one is deleted only once no target is registered in it (ECS deregisters 
 the new deployment has replaced them, so a rollback finds it in place until then) and no load
 balancer outside the spec set forwards to it. A target group under the other name that is not this
 document's (unowned, another instance's or another document's) is never touched: a replacement
-that needs its name is a conflict.
+that needs its name is a conflict. Symmetrically, a document whose own name is another document's
+alternate never takes over that document's target group (a conflict too).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
+from reconciler.plan.ownership import Ownership, source_of
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
@@ -275,6 +277,22 @@ class TargetGroupKind:
             )
             return ResourcePlan(self.kind, document.name, Action.CREATE, delta, (StepGroup(main, create),))
 
+        source = source_of(live.tags)
+        if (
+            source is not None
+            and source != (self.kind, document.name)
+            and source in context.spec_set
+            and live.ownership(context.settings.instance) is Ownership.OWNED
+        ):
+            # Another document's target group under this one's name: its alternate name during
+            # a replacement (`web` replaced into `web-r`, and a document named `web-r`).
+            return ResourcePlan(
+                self.kind,
+                document.name,
+                Action.CONFLICT,
+                message=f"{live.identifier} belongs to {source[0]}/{source[1]}, which may use the name "
+                f"{live.state['TargetGroupName']} to replace its target group: rename one of the two",
+            )
         delta = diff_trees(desired, live_tree(live.state))
         live_attributes = live.details.get("attributes") or {}
         attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)

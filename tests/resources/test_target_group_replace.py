@@ -30,7 +30,7 @@ from reconciler.resources.target_group import (
     immutable_tree,
     select,
 )
-from reconciler.spec import SpecSet
+from reconciler.spec import Document, Kind, Metadata, SpecSet
 from reconciler.spec.models import TargetGroupSpec
 from tests.harness import load
 
@@ -378,6 +378,34 @@ def test_without_users_the_cleanup_waits_only_for_the_new_target_group(tmp_path:
     alone = SpecSet((spec_set["TargetGroup", "web"],))
     plan = plan_target_group(alone, tg_live(group("web", OLD_ARN), targets=0))
     assert plan.groups[1].after == {("TargetGroup", "web", MAIN)}
+
+
+def test_a_document_named_like_another_ones_alternate_does_not_take_its_target_group(
+    tmp_path: Path,
+) -> None:
+    spec_set = stack(tmp_path)
+    web = spec_set["TargetGroup", "web"]
+    twin = Document(
+        kind=Kind.TARGET_GROUP, metadata=Metadata(name="web-r"), spec=web.spec, file="twin.yaml", line=1
+    )
+    both = SpecSet((web, twin))
+    # `web` lives under web-r after a replacement; the document `web-r` finds it under its own name.
+    found = LiveResource(
+        "TargetGroup",
+        "web-r",
+        NEW_ARN,
+        NEW,
+        owned("TargetGroup"),
+        {"arn": NEW_ARN},
+        {"attributes": {"deregistration_delay.timeout_seconds": "30"}},
+    )
+    plan = KIND.plan(twin, found, context(both, found))
+    assert plan.action is Action.CONFLICT and plan.calls == ()
+    assert "TargetGroup/web" in plan.message
+    # A source document no longer in the spec set is a rename: the target group is simply retagged.
+    renamed = KIND.plan(twin, found, context(SpecSet((twin,)), found))
+    assert renamed.action is Action.UPDATE
+    assert [call.name for call in renamed.calls] == ["elbv2.AddTags"]
 
 
 # --- the whole planner --------------------------------------------------------------------------
