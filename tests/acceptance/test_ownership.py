@@ -1,0 +1,175 @@
+"""Ownership through the CLI: what the reconciler did not create it never touches, and pruning
+deletes only what it owns, honours `deletion-policy: retain`, `--max-deletes` and the mass-prune guard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.acceptance.fleet import write_fleet
+from tests.acceptance.support import NODE_APP, Console, run_cli
+
+pytestmark = pytest.mark.aws
+
+NA = "node-app"
+GUARD = (
+    "not pruned: the spec set would prune more than half of what is owned (or has no documents); "
+    "pass --allow-mass-prune to confirm"
+)
+
+
+def test_an_unowned_target_group_with_the_specs_name_is_a_conflict_left_untouched_and_blocks_its_dependants(
+    capsys: pytest.CaptureFixture[str], console: Console
+) -> None:
+    # Made by hand before the reconciler ever ran: no ownership tags.
+    (theirs,) = console.elbv2.create_target_group(
+        Name=NA,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=console.default_vpc(),
+        TargetType="ip",
+        HealthCheckPath="/theirs",
+    )["TargetGroups"]
+    arn = theirs["TargetGroupArn"]
+
+    plan = run_cli(capsys, "plan", str(NODE_APP))
+    assert plan.code == 1, plan
+    conflict = plan.resource("TargetGroup", NA)
+    assert (conflict["status"], conflict["action"], conflict["calls"]) == ("conflict", "conflict", [])
+    assert arn in conflict["message"] and "unowned" in conflict["message"]
+    assert "ecs-reconciler/adopt" in conflict["message"]
+    blocked = "depends on TargetGroup/node-app, which is in conflict"
+    for kind in ("LoadBalancer", "Service"):
+        dependant = plan.resource(kind, NA)
+        assert (dependant["status"], dependant["message"], dependant["calls"]) == ("conflict", blocked, [])
+    assert {(error["kind"], error["name"]) for error in plan.output["errors"]} == {
+        ("TargetGroup", NA),
+        ("LoadBalancer", NA),
+        ("Service", NA),
+    }
+
+    applied = run_cli(capsys, "apply", str(NODE_APP))
+    assert applied.code == 1, applied
+    # Everything that does not need the target group is created; nothing of ELBv2, no service.
+    assert applied.writes == {
+        "ecr.CreateRepository": 1,
+        "ecs.CreateCluster": 1,
+        "ec2.CreateSecurityGroup": 2,
+        "ec2.AuthorizeSecurityGroupIngress": 2,
+        "ecs.RegisterTaskDefinition": 1,
+    }
+    after = console.target_group(NA)
+    assert {key: after[key] for key in theirs if key != "LoadBalancerArns"} == {
+        key: value for key, value in theirs.items() if key != "LoadBalancerArns"
+    }
+    assert after["LoadBalancerArns"] == []  # no listener was pointed at it
+    assert console.target_group_tags(arn) == {}
+    assert console.elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert console.active_services(NA) == set()
+
+    again = run_cli(capsys, "apply", str(NODE_APP))
+    assert (again.code, again.writes) == (1, {}), again
+    assert again.resource("TargetGroup", NA)["status"] == "conflict"
+
+
+def _orphans(run: Any) -> dict[tuple[str, str], str]:
+    """The resources planned for deletion, with their message ("" when the delete is issued)."""
+    return {(r["kind"], r["name"]): r["message"] for r in run.resources if r["status"] == "orphaned"}
+
+
+def _removed(*numbers: int) -> set[tuple[str, str]]:
+    return {(kind, f"svc-{n}") for n in numbers for kind in ("Service", "TargetGroup", "TaskDefinition")}
+
+
+def test_prune_deletes_only_owned_unretained_resources_at_most_max_deletes_a_run_behind_the_mass_guard(
+    capsys: pytest.CaptureFixture[str], console: Console, tmp_path: Path
+) -> None:
+    fleet = write_fleet(tmp_path / "fleet", retain=[20])
+    assert run_cli(capsys, "apply", str(fleet)).code == 0
+    # Look-alikes made by hand: a target group and a service of the same pattern, in the managed
+    # cluster, even with the stack's team tag, but not created by the reconciler.
+    console.elbv2.create_target_group(
+        Name="svc-21",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=console.default_vpc(),
+        TargetType="ip",
+        Tags=[{"Key": "team", "Value": "fleet"}],
+    )
+    subnets = console.service("fleet", "svc-1")["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
+    console.ecs.create_service(
+        cluster="fleet",
+        serviceName="svc-21",
+        taskDefinition="svc-1",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        tags=[{"key": "team", "value": "fleet"}],
+    )
+
+    # svc-18, svc-19 and svc-20 (whose documents said retain) are removed from git.
+    write_fleet(fleet, services=17, retain=[20])
+    plan = run_cli(capsys, "plan", str(fleet), "--prune")
+    assert plan.code == 2, plan
+    assert set(_orphans(plan)) == _removed(18, 19)
+
+    first = run_cli(capsys, "apply", str(fleet), "--prune", "--max-deletes", "5")
+    assert first.code == 0, first
+    deferred = {key for key, message in _orphans(first).items() if message}
+    assert {_orphans(first)[key] for key in deferred} == {"deferred: at most 5 deletions per pass"}
+    assert len(_removed(18, 19) - deferred) == 5
+    # Services go first (scaled to 0, then deleted; svc-18's scalable target before it), then target
+    # groups, then revisions; the three listener rules go with the load balancer's own update.
+    assert first.writes == {
+        "elbv2.DeleteRule": 3,
+        "application-autoscaling.DeregisterScalableTarget": 1,
+        "ecs.UpdateService": 2,
+        "ecs.DeleteService": 2,
+        "elbv2.DeleteTargetGroup": 2,
+        "ecs.DeregisterTaskDefinition": 1,
+    }
+
+    second = run_cli(capsys, "apply", str(fleet), "--prune", "--max-deletes", "5")
+    assert second.code == 0, second
+    assert set(_orphans(second)) == deferred
+    assert second.writes == {"ecs.DeregisterTaskDefinition": 1}
+
+    done = run_cli(capsys, "plan", str(fleet), "--prune")
+    assert (done.code, done.changed) == (0, {}), done
+    services = console.active_services("fleet")
+    assert services == {f"svc-{n}" for n in range(1, 18)} | {"svc-20", "svc-21"}
+    groups = {g["TargetGroupName"] for g in console.elbv2.describe_target_groups()["TargetGroups"]}
+    assert groups == {f"svc-{n}" for n in range(1, 18)} | {"svc-20", "svc-21"}
+    retained = console.target_group("svc-20")
+    assert console.target_group_tags(retained["TargetGroupArn"])["ecs-reconciler/deletion-policy"] == "retain"
+    assert console.target_group_tags(console.target_group("svc-21")["TargetGroupArn"]) == {"team": "fleet"}
+    revisions = {
+        family: console.ecs.describe_task_definition(taskDefinition=f"{family}:1")["taskDefinition"]["status"]
+        for family in ("svc-18", "svc-19", "svc-20")
+    }
+    assert revisions == {"svc-18": "INACTIVE", "svc-19": "INACTIVE", "svc-20": "ACTIVE"}
+
+    # Down to two services: 45 of the 58 owned resources would go. The guard refuses; the exit code
+    # stays 0 (the refusal is per resource, in the message), as with deferred deletes.
+    write_fleet(fleet, services=2)
+    guarded = run_cli(capsys, "apply", str(fleet), "--prune")
+    assert guarded.code == 0, guarded
+    assert set(_orphans(guarded)) == _removed(*range(3, 18))
+    assert set(_orphans(guarded).values()) == {GUARD}
+    assert guarded.writes == {"elbv2.DeleteRule": 15}  # the load balancer's own rules are an update
+    assert console.active_services("fleet") == services
+
+    confirmed = run_cli(capsys, "apply", str(fleet), "--prune", "--allow-mass-prune")
+    assert confirmed.code == 0, confirmed
+    issued = {key for key, message in _orphans(confirmed).items() if not message}
+    assert len(issued) == 10  # --max-deletes defaults to 10, with or without the guard
+    assert {kind for kind, _ in issued} == {"Service"}
+    assert confirmed.writes == {
+        "application-autoscaling.DeregisterScalableTarget": 5,
+        "ecs.UpdateService": 10,
+        "ecs.DeleteService": 10,
+    }
+    assert console.active_services("fleet") == services - {name for _, name in issued}
