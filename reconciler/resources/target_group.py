@@ -414,7 +414,14 @@ def _plan_replacement(
         delta,
         (create, *cleanup),
         message=f"target group {current} is replaced by {other} to change {changes}; {note}",
+        warnings=(REPLACEMENT_WARNING,),
     )
+
+
+REPLACEMENT_WARNING = (
+    "listeners move to the new, empty target group before the service's new tasks are healthy in "
+    "it: expect 5xx responses while ECS deploys; plan the change for a quiet moment"
+)
 
 
 def _cleanup(
