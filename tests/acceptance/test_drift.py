@@ -1,17 +1,20 @@
 """Console drift through the CLI: `drift` reports it, `apply` undoes it with exactly the minimal writes.
 
-Each stack is converged once per test; then, one after another, a person changes one thing with
-their own boto3 client (`Console`), `drift --output json` must exit 2 and name the resource, every
-differing field's path, desired and live value and the spec file and line it comes from, `apply`
-must make exactly the expected writes and put the live value back, and `plan` must then exit 0.
-Each drift is a subtest; a failed one is re-applied so the next starts converged.
+Each stack is converged once per test; then, one after another, a person changes something with
+their own boto3 client (`Console`), `drift --output json` must exit 2 and name each drifted resource,
+every differing field's path, desired and live value and the spec file and line it comes from,
+`apply` must make exactly the expected writes and put the live values back, and `plan` must then
+exit 0. On the example stack each drift is made alone. On the 20-service stack the desired count of
+a service without autoscaling is made alone, six other drifts at once (their writes add up, nothing
+else is rewritten), two services are deleted, and a tag is removed from one resource of each of six
+kinds. Each step is a subtest; a failed one is re-applied so the next starts converged.
 
 A service deleted outright comes back with CreateService, RegisterScalableTarget and
-PutScalingPolicy when it has autoscaling: the engine plans a missing service's autoscaling from
-scratch (it does not read a target for a service that does not exist), and both calls are
-idempotent upserts, so a target that outlived the service (the local AWS keeps it, as an API
-DeleteService does) is rewritten to the spec rather than trusted. Without autoscaling it is
-CreateService alone.
+PutScalingPolicy when it has autoscaling, CreateService alone without. The engine plans a missing
+service's autoscaling from scratch: it does not read a scalable target for a service that does not
+exist, and both calls are idempotent upserts, so a target that outlived the service (the local AWS
+keeps it) is rewritten to the spec rather than trusted. Two calls is the minimum for a service whose
+target is gone, and the price of one fewer read where it survived.
 """
 
 from __future__ import annotations
