@@ -49,7 +49,7 @@ class CliRun:
 
     def resource(self, kind: str, name: str) -> dict[str, Any]:
         (found,) = [r for r in self.output["resources"] if (r["kind"], r["name"]) == (kind, name)]
-        return found
+        return dict(found)
 
     @property
     def changed(self) -> dict[tuple[str, str], dict[str, Any]]:

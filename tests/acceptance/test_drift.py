@@ -101,7 +101,7 @@ class Including(dict[str, Any]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, dict) and all(other.get(key) == value for key, value in self.items())
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 # --- the console's moves ---------------------------------------------------------------------------
