@@ -373,12 +373,15 @@ async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> An
     import asyncio
 
     from reconciler.engine.reconcile import rollout_of
+    from reconciler.plan.steps import Action
 
     async with asyncio.timeout(within):
         while True:
             result = await engine.plan_pass(spec_set)
             rollouts = [rollout_of(live) for live in result.observation.live.resources.values()]
-            if "FAILED" in rollouts or not (result.plan.has_changes or "IN_PROGRESS" in rollouts):
+            # WAITING: the plan itself knows a rollout of the wanted revision failed (or an image is missing).
+            waiting = any(resource.action is Action.WAITING for resource in result.plan)
+            if "FAILED" in rollouts or waiting or not (result.plan.has_changes or "IN_PROGRESS" in rollouts):
                 return result
             await asyncio.sleep(2.0)
 

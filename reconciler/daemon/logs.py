@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -36,6 +36,18 @@ def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     return mask_secrets(event_dict)  # type: ignore[no-any-return]
 
 
+class _CurrentStderr:
+    """Standard error as it is when a line is written, not when logging was configured: a caller
+    that swaps `sys.stderr` (a test capturing output, a CLI run in-process) must not leave the
+    logger writing to a closed stream."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(*, json_lines: bool | None = None, level: str = "info") -> None:
     """`json_lines` None means: JSON unless standard error is a terminal."""
     as_json = not sys.stderr.isatty() if json_lines is None else json_lines
@@ -52,6 +64,6 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "info") ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )

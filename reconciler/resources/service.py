@@ -173,7 +173,7 @@ def rollout_state(live: LiveResource | Mapping[str, Any] | None) -> RolloutState
     if live is None:
         return None
     state = live.state if isinstance(live, LiveResource) else live
-    if failed_rollout(state) is not None:
+    if _listed_failure(state) is not None:
         return "FAILED"
     primary = _primary(state)
     if primary is None:
@@ -198,14 +198,9 @@ def failed_rollout(state: Mapping[str, Any]) -> dict[str, Any] | None:
     back and drained it, only the events tell: a "deployment failed" event and a PRIMARY created
     right then (the rollback); the failed revision is then None, meaning "not the running one".
     """
-    deployments = state.get("deployments") or []
-    failed = [d for d in deployments if d.get("rolloutState") == "FAILED"]
-    if failed:
-        newest = max(failed, key=lambda d: _time(d.get("createdAt")) or _EPOCH)
-        return {
-            "taskDefinition": newest.get("taskDefinition"),
-            "reason": newest.get("rolloutStateReason") or "deployment failed",
-        }
+    listed = _listed_failure(state)
+    if listed is not None:
+        return listed
     primary = _primary(state)
     if primary is None:
         return None
@@ -231,11 +226,25 @@ def _time(value: Any) -> datetime | None:
 
 
 def _rollout_details(state: Mapping[str, Any]) -> dict[str, Any]:
+    """What `apply --wait` and the daemon read without knowing the kind. `failed` is only a
+    FAILED deployment ECS still lists: whether a past failure concerns the revision the spec wants
+    needs the desired revision, so only the plan decides that (and says WAITING)."""
     primary = _primary(state) or {}
     return {
         "rolloutState": primary.get("rolloutState"),
         "taskDefinition": primary.get("taskDefinition"),
-        "failed": failed_rollout(state),
+        "failed": _listed_failure(state),
+    }
+
+
+def _listed_failure(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    failed = [d for d in state.get("deployments") or [] if d.get("rolloutState") == "FAILED"]
+    if not failed:
+        return None
+    newest = max(failed, key=lambda d: _time(d.get("createdAt")) or _EPOCH)
+    return {
+        "taskDefinition": newest.get("taskDefinition"),
+        "reason": newest.get("rolloutStateReason") or "deployment failed",
     }
 
 

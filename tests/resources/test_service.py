@@ -598,7 +598,9 @@ ROLLED_BACK = {
             "IN_PROGRESS",
         ),
         (ROLLING_BACK, "FAILED"),
-        (ROLLED_BACK, "FAILED"),
+        # Rolled back and drained: the service is steady on the old revision. Whether that failure
+        # concerns the revision the spec wants is the plan's call (WAITING), not this view's.
+        (ROLLED_BACK, "COMPLETED"),
         ({**ROLLED_BACK, "deployments": [_deployment(TD_ARN_NEW, "PRIMARY", "COMPLETED", 50)]}, "COMPLETED"),
         ({**REAL_AWS_SERVICE, "deployments": []}, None),
     ],
