@@ -417,6 +417,13 @@ def _render_engine_result(
     errors += [
         {"kind": k, "name": n, "message": "rollout failed"} for k, n in failed_rollouts if mode == "apply"
     ]
+    if mode == "apply":
+        # Deletions held back (the per-run limit, the mass-prune guard): not converged yet.
+        errors += [
+            {"kind": r.kind, "name": r.name, "message": r.message}
+            for r in result.plan
+            if r.action is Action.DELETE and r.report_only
+        ]
     changes = [r for r in reports if r.status != "in-sync"]
     if mode == "apply":
         code = EXIT_FAILED if errors else EXIT_OK

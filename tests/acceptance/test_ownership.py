@@ -117,7 +117,7 @@ def test_prune_deletes_only_owned_unretained_resources_at_most_max_deletes_a_run
     assert set(_orphans(plan)) == _removed(18, 19)
 
     first = run_cli(capsys, "apply", str(fleet), "--prune", "--max-deletes", "5")
-    assert first.code == 0, first
+    assert first.code == 1, first  # deletions deferred: not converged yet
     deferred = {key for key, message in _orphans(first).items() if message}
     assert {_orphans(first)[key] for key in deferred} == {"deferred: at most 5 deletions per pass"}
     assert len(_removed(18, 19) - deferred) == 5
@@ -152,18 +152,19 @@ def test_prune_deletes_only_owned_unretained_resources_at_most_max_deletes_a_run
     }
     assert revisions == {"svc-18": "INACTIVE", "svc-19": "INACTIVE", "svc-20": "ACTIVE"}
 
-    # Down to two services: 45 of the 58 owned resources would go. The guard refuses; the exit code
-    # stays 0 (the refusal is per resource, in the message), as with deferred deletes.
+    # Down to two services: 45 of the 58 owned resources would go. The guard refuses, and apply
+    # exits 1 (not converged), each refusal in the errors, as with deferred deletes.
     write_fleet(fleet, services=2)
     guarded = run_cli(capsys, "apply", str(fleet), "--prune")
-    assert guarded.code == 0, guarded
+    assert guarded.code == 1, guarded
+    assert {e["message"] for e in guarded.output["errors"]} == {GUARD}
     assert set(_orphans(guarded)) == _removed(*range(3, 18))
     assert set(_orphans(guarded).values()) == {GUARD}
     assert guarded.writes == {"elbv2.DeleteRule": 15}  # the load balancer's own rules are an update
     assert console.active_services("fleet") == services
 
     confirmed = run_cli(capsys, "apply", str(fleet), "--prune", "--allow-mass-prune")
-    assert confirmed.code == 0, confirmed
+    assert confirmed.code == 1, confirmed  # 10 deleted, the rest deferred to the next run
     issued = {key for key, message in _orphans(confirmed).items() if not message}
     assert len(issued) == 10  # --max-deletes defaults to 10, with or without the guard
     assert {kind for kind, _ in issued} == {"Service"}
