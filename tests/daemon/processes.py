@@ -4,13 +4,16 @@
 reads its HTTP endpoints with urllib, and is always stopped by its context manager, whatever the
 test did. The child inherits the test's environment, so it reaches the in-process local AWS
 through `AWS_ENDPOINT_URL` unless the test passes an environment of its own.
+
+The child listens on `127.0.0.1:0` and the port is read from its `listening` log event: a port
+picked free by the test could be taken (by any process's outgoing connection) before the child,
+seconds later, binds it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,13 +27,6 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (the child binds it next)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def eventually(check: Callable[[], T], *, within: float, interval: float = 0.05, what: str = "") -> T:
@@ -48,10 +44,10 @@ def eventually(check: Callable[[], T], *, within: float, interval: float = 0.05,
 class DaemonProcess:
     """One running child; `stderr` is everything it logged so far (for assertions and failures)."""
 
-    def __init__(self, process: subprocess.Popen[bytes], *, port: int, stderr_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], *, stderr_path: Path) -> None:
         self.process = process
-        self.port = port
         self.stderr_path = stderr_path
+        self._port: int | None = None
 
     @property
     def pid(self) -> int:
@@ -61,10 +57,30 @@ class DaemonProcess:
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
+    @property
+    def port(self) -> int | None:
+        """The HTTP port, once the child logged that it listens."""
+        if self._port is None:
+            for line in self.stderr.splitlines():
+                if '"listening"' not in line:
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "listening":
+                    self._port = int(event["port"])
+                    break
+        return self._port
+
     def get(self, path: str) -> tuple[int, str] | None:
-        """(status, body) of GET `path`; None while nothing answers on the port yet."""
+        """(status, body) of GET `path`; None while nothing answers yet."""
+        port = self.port
+        if port is None:
+            self.assert_running()
+            return None
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
@@ -110,27 +126,25 @@ def daemon_process(
     arguments: Sequence[str],
     *,
     logs: Path,
-    port: int | None = None,
     command: Sequence[str] = (sys.executable, "-m", "reconciler", "run"),
     env: Mapping[str, str] | None = None,
     cwd: Path = ROOT,
 ) -> Iterator[DaemonProcess]:
-    """Start `command + arguments + --listen 127.0.0.1:PORT`; the child is killed on the way out.
+    """Start `command + arguments + --listen 127.0.0.1:0`; the child is killed on the way out.
 
     `logs` is the file its stderr goes to; its stdout goes beside it (`.stdout`).
     """
-    port = port if port is not None else free_port()
     logs.parent.mkdir(parents=True, exist_ok=True)
     with logs.open("wb") as stderr, logs.with_suffix(".stdout").open("wb") as stdout:
         process = subprocess.Popen(
-            [*command, *arguments, "--listen", f"127.0.0.1:{port}"],
+            [*command, *arguments, "--listen", "127.0.0.1:0"],
             cwd=cwd,
             env=dict(env if env is not None else os.environ),
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
         )
-    running = DaemonProcess(process, port=port, stderr_path=logs)
+    running = DaemonProcess(process, stderr_path=logs)
     try:
         yield running
     finally:
