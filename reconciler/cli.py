@@ -471,6 +471,18 @@ def _listen_address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r}") from None
 
 
+DEFAULT_RESYNC_SECONDS = 300.0
+LOCAL_RESYNC_SECONDS = 10.0
+"""The embedded local AWS is a place to try things: drift made by hand is healed within seconds.
+Against real AWS every resync is a full batched read of the estate, so minutes are the default."""
+
+
+def _resync_seconds(arguments: argparse.Namespace) -> float:
+    if arguments.resync is not None:
+        return float(arguments.resync)
+    return LOCAL_RESYNC_SECONDS if arguments.local else DEFAULT_RESYNC_SECONDS
+
+
 def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser = add_command(
         commands,
@@ -500,8 +512,9 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--resync-interval",
         dest="resync",
         type=parse_duration,
-        default=300.0,
-        help="reconcile everything at least this often: the drift detector (default 5m)",
+        default=None,
+        help="reconcile everything at least this often: the drift detector "
+        f"(default {DEFAULT_RESYNC_SECONDS / 60:.0f}m; {LOCAL_RESYNC_SECONDS:.0f}s with --local)",
     )
     parser.add_argument(
         "--listen",
@@ -600,7 +613,7 @@ def _run(arguments: argparse.Namespace) -> int:
         paths=tuple(Path(path) for path in arguments.paths),
         git=arguments.git,
         git_poll_seconds=arguments.git_poll,
-        daemon=DaemonSettings(mode=arguments.mode, resync_seconds=arguments.resync),
+        daemon=DaemonSettings(mode=arguments.mode, resync_seconds=_resync_seconds(arguments)),
         plan=PlanSettings(
             instance=arguments.instance,
             prune=arguments.prune,
