@@ -215,30 +215,50 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def _add_engine_arguments(parser: argparse.ArgumentParser, *, prune: bool) -> None:
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
-    parser.add_argument(
+    _add_estate_options(parser)
+
+
+def _add_estate_options(parser: argparse.ArgumentParser) -> None:
+    """Which account, which installation, and how far pruning may go: shared by plan, apply,
+    drift and run so each means the same everywhere."""
+    group = parser.add_argument_group("estate options")
+    group.add_argument(
         "--instance",
         default="default",
         help="this installation's name in the ownership tags (default: default)",
     )
-    if prune:
-        parser.add_argument(
-            "--prune", action="store_true", help="delete owned resources whose documents are gone"
-        )
-        parser.add_argument(
-            "--max-deletes",
-            dest="max_deletes",
-            type=int,
-            default=10,
-            help="at most N deletions a pass (default 10)",
-        )
-        parser.add_argument(
-            "--allow-mass-prune",
-            dest="allow_mass_prune",
-            action="store_true",
-            help="allow pruning more than half of what is owned, or with no documents at all",
-        )
+    group.add_argument("--prune", action="store_true", help="delete owned resources whose documents are gone")
+    group.add_argument(
+        "--max-deletes",
+        dest="max_deletes",
+        type=int,
+        default=10,
+        help="at most N deletions a pass (default 10)",
+    )
+    group.add_argument(
+        "--allow-mass-prune",
+        dest="allow_mass_prune",
+        action="store_true",
+        help="allow pruning more than half of what is owned, or with no documents at all",
+    )
+    group.add_argument(
+        "--keep-revisions",
+        dest="keep_revisions",
+        type=int,
+        default=5,
+        help="owned task definition revisions kept per family besides the ones in use (default 5)",
+    )
+    group.add_argument(
+        "--assume-role",
+        dest="assume_role",
+        metavar="ROLE_ARN",
+        help="act in a workload account through this role, assumed from the current credentials",
+    )
+    group.add_argument(
+        "--external-id", dest="external_id", help="the external id the role's trust policy asks for"
+    )
 
 
 def _add_plan_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -250,7 +270,7 @@ def _add_plan_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Exit 0 in sync, 2 changes pending, 1 error (invalid specs, conflicts, waiting resources).",
         handler=_plan,
     )
-    _add_engine_arguments(parser, prune=True)
+    _add_engine_arguments(parser)
 
 
 def _add_apply_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -262,7 +282,7 @@ def _add_apply_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Exit 0 converged, 1 otherwise (failed calls, conflicts, waiting resources).",
         handler=_apply,
     )
-    _add_engine_arguments(parser, prune=True)
+    _add_engine_arguments(parser)
     parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="plan only; issue no write")
     parser.add_argument("--wait", action="store_true", help="follow rollouts until the services are steady")
     parser.add_argument(
@@ -280,7 +300,7 @@ def _add_drift_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         handler=_drift,
         output_choices=(OUTPUT_TEXT, OUTPUT_JSON, "markdown"),
     )
-    _add_engine_arguments(parser, prune=True)
+    _add_engine_arguments(parser)
 
 
 def _load_specs(arguments: argparse.Namespace) -> Any:
@@ -299,17 +319,25 @@ def _load_specs(arguments: argparse.Namespace) -> Any:
 
 
 def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tuple[Any, Any]:
+    """AWS access and plan settings from the common and estate options."""
     from reconciler.aws.settings import AwsSettings
     from reconciler.resources.base import PlanSettings
 
     plan = PlanSettings(
         instance=arguments.instance,
-        prune=getattr(arguments, "prune", False),
-        max_deletes=getattr(arguments, "max_deletes", 10),
-        allow_mass_prune=getattr(arguments, "allow_mass_prune", False),
+        keep_revisions=arguments.keep_revisions,
+        prune=arguments.prune,
+        max_deletes=arguments.max_deletes,
+        allow_mass_prune=arguments.allow_mass_prune,
         report_only=report_only,
     )
-    return AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url), plan
+    aws = AwsSettings(
+        region=arguments.region,
+        endpoint_url=arguments.endpoint_url,
+        assume_role_arn=arguments.assume_role,
+        external_id=arguments.external_id,
+    )
+    return aws, plan
 
 
 def _plan(arguments: argparse.Namespace) -> int:
@@ -562,27 +590,7 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="start the embedded local AWS and reconcile against it (no account needed)",
     )
-    parser.add_argument(
-        "--instance",
-        default="default",
-        help="this installation's name in the ownership tags (default: default)",
-    )
-    parser.add_argument(
-        "--prune", action="store_true", help="delete owned resources whose documents are gone"
-    )
-    parser.add_argument(
-        "--max-deletes",
-        dest="max_deletes",
-        type=int,
-        default=10,
-        help="at most N deletions a pass (default 10)",
-    )
-    parser.add_argument(
-        "--allow-mass-prune",
-        dest="allow_mass_prune",
-        action="store_true",
-        help="allow pruning more than half of what is owned",
-    )
+    _add_estate_options(parser)
 
 
 def _run(arguments: argparse.Namespace) -> int:
@@ -594,7 +602,6 @@ def _run(arguments: argparse.Namespace) -> int:
     from reconciler.daemon.leader import LeaderElectionSettings
     from reconciler.daemon.logs import configure_logging
     from reconciler.daemon.run import RunOptions, run_daemon
-    from reconciler.resources.base import PlanSettings
 
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
@@ -609,19 +616,14 @@ def _run(arguments: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
+    aws_settings, plan_settings = _engine_settings(arguments, report_only=arguments.mode == "report")
     options = RunOptions(
         paths=tuple(Path(path) for path in arguments.paths),
         git=arguments.git,
         git_poll_seconds=arguments.git_poll,
         daemon=DaemonSettings(mode=arguments.mode, resync_seconds=_resync_seconds(arguments)),
-        plan=PlanSettings(
-            instance=arguments.instance,
-            prune=arguments.prune,
-            max_deletes=arguments.max_deletes,
-            allow_mass_prune=arguments.allow_mass_prune,
-            report_only=arguments.mode == "report",
-        ),
-        aws=AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url),
+        plan=plan_settings,
+        aws=aws_settings,
         listen=arguments.listen,
         leader_table=arguments.leader_table,
         lease=lease,
