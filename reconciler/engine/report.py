@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.plan.delta import format_path
 from reconciler.plan.steps import Action, Plan, Ref, ResourcePlan
 from reconciler.spec import SpecSet
 
@@ -48,14 +49,16 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
     document = spec_set.get(resource.kind, resource.name) if spec_set is not None else None
     file = document.file if document is not None else ""
     line = document.line if document is not None else 0
+    # Named and placed as the spec writes the field (a list item by its index, camelCase keys), not
+    # by the kind's identity path, so a reader finds the line they wrote.
     fields = tuple(
         FieldReport(
-            path=diff.dotted_path,
+            path=format_path(diff.written_path),
             desired=_plain(diff.desired),
             live=_plain(diff.live),
             owner=diff.owner.value,
             file=file,
-            line=document.line_of(("spec", *diff.path)) if document is not None else 0,
+            line=document.line_of(("spec", *diff.written_path)) if document is not None else 0,
         )
         for diff in resource.delta
     )

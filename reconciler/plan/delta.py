@@ -18,8 +18,8 @@ order: a list the spec sets is managed as a unit, which is what every AWS list f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -37,16 +37,31 @@ class Owner(StrEnum):
 
 @dataclass(frozen=True)
 class FieldDiff:
-    """One differing field: `desired` is what the spec wants, `live` what AWS has (None = absent)."""
+    """One differing field: `desired` is what the spec wants, `live` what AWS has (None = absent).
+
+    `path` is the kind's own identity path, which the planner queries (`Delta.touches`): a kind may
+    key list items by identity (a rule by its ports and source, a listener by port, a container by
+    name) and use the API's casing. `spec_path`, when set, is where the same field is written in
+    the spec document (`("listeners", 0, "defaultAction", "type")`), for the drift report's field
+    name and line. An item the spec does not have keeps its identity as a key under the spec's list
+    (`("containerDefinitions", 0, "environment", "DEBUG")`), so the report names it and points at
+    the list.
+    """
 
     path: Path
     desired: Any
     live: Any
     owner: Owner = Owner.SPEC
+    spec_path: Path | None = None
 
     @property
     def dotted_path(self) -> str:
         return format_path(self.path)
+
+    @property
+    def written_path(self) -> Path:
+        """`spec_path` when the kind set one, else `path` (a kind whose paths mirror the spec)."""
+        return self.spec_path if self.spec_path is not None else self.path
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,15 @@ class Delta:
 
     def __add__(self, other: Delta) -> Delta:
         return Delta(self.diffs + other.diffs)
+
+    def with_spec_paths(self, spec_path: Callable[[Path], Path | None]) -> Delta:
+        """The same diffs, each told where the spec writes it: `spec_path(diff.path)`, or, when that
+        is None (the path already mirrors the spec), left as it is."""
+        return Delta(tuple(_with_spec_path(d, spec_path(d.path)) for d in self.diffs))
+
+
+def _with_spec_path(diff: FieldDiff, spec_path: Path | None) -> FieldDiff:
+    return diff if spec_path is None else replace(diff, spec_path=spec_path)
 
 
 def _starts_with(path: Path, prefix: Path) -> bool:

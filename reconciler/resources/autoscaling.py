@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, sort_by
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
@@ -263,6 +263,57 @@ def live_action_tree(action: Mapping[str, Any]) -> dict[str, Any]:
     return tree
 
 
+# --- where the spec writes a field ------------------------------------------------------------------
+
+_POLICY_LISTS = {"TargetTrackingScaling": "targetTrackingPolicies", "StepScaling": "stepScalingPolicies"}
+_POLICY_CONFIGS = ("TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration")
+
+
+def _camel(items: Path) -> Path:
+    return tuple(item[:1].lower() + item[1:] if isinstance(item, str) else item for item in items)
+
+
+def _policy_field(rest: Path) -> Path:
+    """A path below one policy (`TargetTrackingScalingPolicyConfiguration.TargetValue`) as the
+    spec's fields of that policy (`targetValue`); the type or a whole configuration is the item."""
+    if len(rest) < 2 or rest[0] not in _POLICY_CONFIGS:
+        return ()
+    field = rest[1:]
+    if field[0] == "PredefinedMetricSpecification":
+        # The spec writes a predefined metric as two flat fields of the policy.
+        return ("resourceLabel",) if field[1:2] == ("ResourceLabel",) else ("predefinedMetricType",)
+    return _camel(field)
+
+
+def spec_path(path: Path, spec: Autoscaling) -> Path | None:
+    """Where a policy or scheduled action diff is written under `autoscaling`: the item by its index
+    in `targetTrackingPolicies`, `stepScalingPolicies` or `scheduledActions`, keys in camelCase.
+    None for paths already in spec terms (the range) and for items the spec does not have."""
+    if path[:2] == ("autoscaling", "policies") and len(path) > 2:
+        policies: dict[PathItem, Path] = {
+            **{
+                policy.policy_name: ("targetTrackingPolicies", index)
+                for index, policy in enumerate(spec.target_tracking_policies or ())
+            },
+            **{
+                policy.policy_name: ("stepScalingPolicies", index)
+                for index, policy in enumerate(spec.step_scaling_policies or ())
+            },
+        }
+        item = policies.get(path[2])
+        return None if item is None else ("autoscaling", *item, *_policy_field(path[3:]))
+    if path[:2] == ("autoscaling", "scheduledActions") and len(path) > 2:
+        actions = {
+            action.scheduled_action_name: index for index, action in enumerate(spec.scheduled_actions or ())
+        }
+        if path[2] not in actions:
+            return None
+        # MinCapacity and MaxCapacity are the action's own fields in the spec.
+        rest = tuple(item for item in path[3:] if item != "ScalableTargetAction")
+        return ("autoscaling", "scheduledActions", actions[path[2]], *_camel(rest))
+    return None
+
+
 # --- plan ------------------------------------------------------------------------------------------
 
 
@@ -326,8 +377,16 @@ def plan_autoscaling(
             )
     named = {policy.policy_name for policy in policies}
     for name in sorted(set(live_policies) - named):
+        policy_type = live_policies[name].get("PolicyType")
+        listed = _POLICY_LISTS.get(str(policy_type))
         diffs.append(
-            FieldDiff(("autoscaling", "policies", name), None, live_policies[name].get("PolicyType"))
+            FieldDiff(
+                ("autoscaling", "policies", name),
+                None,
+                policy_type,
+                # Not in the spec: named under the list a policy of its type would be written in.
+                spec_path=("autoscaling", listed, name) if listed is not None else None,
+            )
         )
         calls.append(
             Call(
@@ -375,7 +434,7 @@ def plan_autoscaling(
                 description=f"delete scheduled action {name}",
             )
         )
-    return calls, Delta(tuple(diffs))
+    return calls, Delta(tuple(diffs)).with_spec_paths(lambda path: spec_path(path, spec))
 
 
 def _action_request(action: ScheduledAction) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
@@ -268,6 +268,40 @@ def desired_tree(
     return tree
 
 
+def _spec_key(item: PathItem) -> PathItem:
+    if not isinstance(item, str):
+        return item
+    # A listener has one default action in the spec; DescribeListeners may answer several.
+    return "defaultAction" if item == "DefaultActions" else item[:1].lower() + item[1:]
+
+
+def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
+    """Where an API-shaped diff path is written in the spec: keys in camelCase, a listener by its
+    index rather than its port, a rule by its index rather than its priority (its one action is
+    `actions[0]`). A listener or rule the spec does not have is named by its port or priority
+    under the spec's list. None for paths already in spec terms (`tags`, `attributes`)."""
+    if not path or path[0] in ("tags", "attributes"):
+        return None
+    if path[0] != "listeners":
+        return tuple(_spec_key(item) for item in path)
+    listeners = {listener.port: index for index, listener in enumerate(spec.listeners or ())}
+    port, rest = path[1], path[2:]
+    if port not in listeners:
+        return ("listeners", f"port {port}")
+    index = listeners[port]
+    if rest[:1] != ("rules",):
+        return ("listeners", index, *(_spec_key(item) for item in rest))
+    rules = {
+        rule.priority: position for position, rule in enumerate((spec.listeners or [])[index].rules or ())
+    }
+    priority, tail = rest[1], rest[2:]
+    if priority not in rules:
+        return ("listeners", index, "rules", f"priority {priority}")
+    if tail[:1] == ("Action",):
+        tail = ("actions", 0, *tail[1:])
+    return ("listeners", index, "rules", rules[priority], *(_spec_key(item) for item in tail))
+
+
 def referenced_target_groups(spec: LoadBalancerSpec) -> set[str]:
     """Every TargetGroup document the listeners and rules forward to."""
     names: set[str] = set()
@@ -360,6 +394,9 @@ class LoadBalancerKind:
         def target_group_arn(target_group: str) -> Any:
             return context.output("TargetGroup", target_group, "arn")
 
+        def written(path: Path) -> Path | None:
+            return spec_path(path, spec)
+
         if live is None:
             arn: Any = Ref(self.kind, name, "arn")
             main_calls = [
@@ -396,7 +433,7 @@ class LoadBalancerKind:
                 )
                 + listener_diffs
             )
-            return ResourcePlan(self.kind, name, Action.CREATE, delta, groups)
+            return ResourcePlan(self.kind, name, Action.CREATE, delta.with_spec_paths(written), groups)
 
         delta = diff_trees(desired, live_tree(live.state))
         immutable = Delta(tuple(diff for diff in delta if diff.path[0] in IMMUTABLE))
@@ -406,7 +443,7 @@ class LoadBalancerKind:
                 self.kind,
                 name,
                 Action.CONFLICT,
-                delta,
+                delta.with_spec_paths(written),
                 message=f"load balancer {document.aws_name} cannot change {changes} in place; "
                 "delete it or rename the load balancer to apply",
             )
@@ -470,7 +507,7 @@ class LoadBalancerKind:
                 for key, value in sorted(attribute_changes.items())
             )
         )
-        full_delta = delta + attribute_diffs + tag_diffs + listener_diffs
+        full_delta = (delta + attribute_diffs + tag_diffs + listener_diffs).with_spec_paths(written)
         return ResourcePlan(self.kind, name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups)
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:

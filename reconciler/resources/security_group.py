@@ -77,24 +77,35 @@ def normalise_protocol(protocol: str) -> str:
 
 def expand_spec_rules(rules: Sequence[SecurityGroupRule], group_id: Callable[[str], Any]) -> list[AtomicRule]:
     """The spec's rules as atomic rules; `group_id` turns a SecurityGroup document name into its id."""
-    expanded = []
-    for rule in rules:
-        port_range = rule.port_range
-        from_port, to_port = normalise_ports(
-            rule.protocol, *(port_range if port_range is not None else (None, None))
-        )
-        if rule.cidr is not None:
-            source_type, source = "cidr", rule.cidr
-        elif rule.ipv6_cidr is not None:
-            source_type, source = "ipv6Cidr", rule.ipv6_cidr
-        elif rule.security_group is not None:
-            reference = rule.security_group
-            source_type = "securityGroup"
-            source = reference if is_security_group_id(reference) else group_id(reference)
-        else:
-            source_type, source = "prefixListId", str(rule.prefix_list_id)
-        expanded.append(AtomicRule(rule.protocol, from_port, to_port, source_type, source, rule.description))
-    return _unique(expanded)
+    return _unique(_atomic(rule, group_id) for rule in rules)
+
+
+def _atomic(rule: SecurityGroupRule, group_id: Callable[[str], Any]) -> AtomicRule:
+    port_range = rule.port_range
+    from_port, to_port = normalise_ports(
+        rule.protocol, *(port_range if port_range is not None else (None, None))
+    )
+    if rule.cidr is not None:
+        source_type, source = "cidr", rule.cidr
+    elif rule.ipv6_cidr is not None:
+        source_type, source = "ipv6Cidr", rule.ipv6_cidr
+    elif rule.security_group is not None:
+        reference = rule.security_group
+        source_type = "securityGroup"
+        source = reference if is_security_group_id(reference) else group_id(reference)
+    else:
+        source_type, source = "prefixListId", str(rule.prefix_list_id)
+    return AtomicRule(rule.protocol, from_port, to_port, source_type, source, rule.description)
+
+
+def spec_rule_indexes(
+    rules: Sequence[SecurityGroupRule], group_id: Callable[[str], Any]
+) -> dict[tuple[Any, ...], int]:
+    """Each atomic rule's identity → the index of the first spec rule that writes it."""
+    indexes: dict[tuple[Any, ...], int] = {}
+    for index, rule in enumerate(rules):
+        indexes.setdefault(_atomic(rule, group_id).identity, index)
+    return indexes
 
 
 def expand_permissions(permissions: Iterable[Mapping[str, Any]] | None) -> list[AtomicRule]:
@@ -282,8 +293,17 @@ class SecurityGroupKind:
                 continue  # a direction the spec leaves out (AWS's default egress, say) is not managed
             rule_delta = rule_changes(expand_spec_rules(spec_rules, referenced_id), live_rules[direction])
             rule_calls += _rule_calls(direction, group_id, rule_delta)
+            # A spec rule is reported at its item (`ingress[0]`); an extra live rule, which no item
+            # writes, by its label under the list (the `(direction, label)` path already says that).
+            written = spec_rule_indexes(spec_rules, referenced_id)
             rule_diffs += [
-                FieldDiff((direction, rule.label), _rule_view(rule), None) for rule in rule_delta.missing
+                FieldDiff(
+                    (direction, rule.label),
+                    _rule_view(rule),
+                    None,
+                    spec_path=(direction, written[rule.identity]),
+                )
+                for rule in rule_delta.missing
             ]
             rule_diffs += [
                 FieldDiff((direction, rule.label), None, _rule_view(rule)) for rule in rule_delta.extra
@@ -293,6 +313,7 @@ class SecurityGroupKind:
                     (direction, rule.label, "description"),
                     rule.description,
                     _description_of(rule, live_rules[direction]),
+                    spec_path=(direction, written[rule.identity], "description"),
                 )
                 for rule in rule_delta.redescribed
             ]

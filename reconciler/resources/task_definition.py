@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from reconciler.aws.errors import AwsError
-from reconciler.plan.delta import diff_trees
+from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
@@ -108,7 +108,7 @@ def normalise_container(container: Mapping[str, Any], network_mode: str | None) 
     for key, sort_key in _UNORDERED_CONTAINER_LISTS.items():
         if normalised.get(key):
             normalised[key] = sort_by(normalised[key], key=sort_key)
-    # Keyed by name: names are unique, order has no meaning, and drift then names the variable.
+    # Keyed by name: names are unique and order has no meaning (`spec_path` finds the spec's item).
     for key, value_key in (("environment", "value"), ("secrets", "valueFrom")):
         if key in normalised:
             normalised[key] = {item["name"]: item.get(value_key) for item in normalised[key] or []}
@@ -145,7 +145,8 @@ def _normalise_volume(volume: Mapping[str, Any]) -> dict[str, Any]:
 def normalise_task_definition(tree: Mapping[str, Any]) -> dict[str, Any]:
     """A registration request or a DescribeTaskDefinition `taskDefinition`, in one canonical form.
 
-    Containers and volumes become mappings by name, so a drift report names them.
+    Containers and volumes become mappings by name, compared by identity rather than position
+    (`spec_path` takes a diff back to the spec's list items).
     """
     normalised = _without(
         {key: value for key, value in tree.items() if key not in SERVER_FIELDS}, _TASK_DEFAULTS
@@ -167,6 +168,34 @@ def normalise_task_definition(tree: Mapping[str, Any]) -> dict[str, Any]:
     }
     cleaned: dict[str, Any] = drop_empty(normalised)
     return cleaned
+
+
+def spec_path(path: Path, spec: TaskDefinitionSpec) -> Path | None:
+    """Where a diff of the by-name tree (`containerDefinitions.web.environment.DEBUG`) is written in
+    the spec: containers, volumes, variables and secrets by their index in the spec's lists
+    (`containerDefinitions[0].environment[2].value`). One the spec does not write keeps its name
+    under the spec's list. None for paths already in spec terms."""
+    if len(path) < 2 or path[0] not in ("containerDefinitions", "volumes"):
+        return None
+    if path[0] == "containerDefinitions":
+        names = [container.name for container in spec.container_definitions]
+    else:
+        names = [volume.name for volume in spec.volumes or ()]
+    if path[1] not in names:
+        return None
+    index = names.index(str(path[1]))
+    rest = path[2:]
+    if path[0] == "containerDefinitions" and len(rest) >= 2 and rest[0] in ("environment", "secrets"):
+        container = spec.container_definitions[index]
+        if rest[0] == "environment":
+            pair_names = [pair.name for pair in container.environment or ()]
+        else:
+            pair_names = [pair.name for pair in container.secrets or ()]
+        # The last of a repeated name is the one that counts, as in `normalise_container`.
+        positions = [position for position, name in enumerate(pair_names) if name == rest[1]]
+        value = "value" if rest[0] == "environment" else "valueFrom"
+        rest = (rest[0], positions[-1], value) if positions else (rest[0], rest[1])
+    return (path[0], index, *rest)
 
 
 def family_and_revision(reference: str) -> tuple[str, int] | None:
@@ -387,7 +416,10 @@ class TaskDefinitionKind:
                 (StepGroup(main, (register,)),),
                 warnings=warnings,
             )
-        delta = diff_trees(desired, live_tree(live.state), exact=True)
+        spec = document.spec_as(TaskDefinitionSpec)
+        delta = diff_trees(desired, live_tree(live.state), exact=True).with_spec_paths(
+            lambda path: spec_path(path, spec)
+        )
         if delta:
             return ResourcePlan(
                 self.kind,

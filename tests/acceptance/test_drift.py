@@ -254,7 +254,9 @@ def _node_app_deleted(console: Console) -> list[Seen]:
                     "spec:",
                 ),
                 "autoscaling": Field({"minCapacity": 1, "maxCapacity": 10}, None, "autoscaling:"),
-                "autoscaling.policies.node-app-cpu": Field(NODE_APP_POLICY, None, "autoscaling:"),
+                "autoscaling.targetTrackingPolicies[0]": Field(
+                    NODE_APP_POLICY, None, "- policyName: node-app-cpu"
+                ),
             },
             (
                 "ecs.CreateService",
@@ -337,16 +339,16 @@ NODE_APP_DRIFTS = [
     Drift(
         "listener-default-action",
         _default_action(NA, {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}),
-        # Listeners are keyed by port and compared in the API's shape; the line is the enclosing
-        # `listeners:` (see test_drift_in_a_list_item_points_at_the_items_line).
+        # Named as the spec writes them (the listener by index, camelCase keys); the values stay in
+        # the API's shape. The spec's plain `targetGroup:` has no `forwardConfig` line: its action's.
         lambda console: [
             Seen(
                 "LoadBalancer",
                 NA,
                 "network.yaml",
                 {
-                    "listeners[80].DefaultAction.Type": Field("forward", "fixed-response", "listeners:"),
-                    "listeners[80].DefaultAction.ForwardConfig": Field(
+                    "listeners[0].defaultAction.type": Field("forward", "fixed-response", "type: forward"),
+                    "listeners[0].defaultAction.forwardConfig": Field(
                         {
                             "TargetGroups": [
                                 {"TargetGroupArn": console.target_group(NA)["TargetGroupArn"], "Weight": 1}
@@ -354,7 +356,7 @@ NODE_APP_DRIFTS = [
                             "TargetGroupStickinessConfig": {"Enabled": False},
                         },
                         None,
-                        "listeners:",
+                        "defaultAction:",
                     ),
                 },
                 ("elbv2.ModifyListener",),
@@ -372,7 +374,7 @@ NODE_APP_DRIFTS = [
                 "node-app-tasks",
                 "network.yaml",
                 {
-                    f"ingress.tcp 3000-3000 securityGroup {console.group_id('node-app-alb')}": Field(
+                    "ingress[0]": Field(
                         {
                             "protocol": "tcp",
                             "fromPort": 3000,
@@ -380,7 +382,7 @@ NODE_APP_DRIFTS = [
                             "securityGroup": console.group_id("node-app-alb"),
                         },
                         None,
-                        "ingress:",
+                        "- protocol: tcp",
                     )
                 },
                 ("ec2.AuthorizeSecurityGroupIngress",),
@@ -397,7 +399,11 @@ NODE_APP_DRIFTS = [
                 "Service",
                 NA,
                 "service.yaml",
-                {"autoscaling.policies.node-app-cpu": Field(NODE_APP_POLICY, None, "autoscaling:")},
+                {
+                    "autoscaling.targetTrackingPolicies[0]": Field(
+                        NODE_APP_POLICY, None, "- policyName: node-app-cpu"
+                    )
+                },
                 ("application-autoscaling.PutScalingPolicy",),
             )
         ],
@@ -517,7 +523,9 @@ def _fleet_deleted(console: Console) -> list[Seen]:
             ),
             {
                 "autoscaling": Field({"minCapacity": 1, "maxCapacity": 6}, None, "autoscaling:"),
-                "autoscaling.policies.svc-8-cpu": Field(_cpu_policy(60.0), None, "autoscaling:"),
+                "autoscaling.targetTrackingPolicies[0]": Field(
+                    _cpu_policy(60.0), None, "- policyName: svc-8-cpu"
+                ),
             },
         ),
     ]
@@ -587,14 +595,14 @@ FLEET_DRIFTS = [
                 FLEET,
                 "network.yaml",
                 {
-                    "listeners[80].DefaultAction.FixedResponseConfig.StatusCode": Field(
-                        "404", "503", "listeners:"
+                    "listeners[0].defaultAction.fixedResponseConfig.statusCode": Field(
+                        "404", "503", 'statusCode: "404"'
                     ),
-                    "listeners[80].DefaultAction.FixedResponseConfig.ContentType": Field(
-                        "text/plain", None, "listeners:"
+                    "listeners[0].defaultAction.fixedResponseConfig.contentType": Field(
+                        "text/plain", None, "contentType: text/plain"
                     ),
-                    "listeners[80].DefaultAction.FixedResponseConfig.MessageBody": Field(
-                        "no such service", None, "listeners:"
+                    "listeners[0].defaultAction.fixedResponseConfig.messageBody": Field(
+                        "no such service", None, "messageBody: no such service"
                     ),
                 },
                 ("elbv2.ModifyListener",),
@@ -612,10 +620,10 @@ FLEET_DRIFTS = [
                 "fleet-alb",
                 "network.yaml",
                 {
-                    "ingress.tcp 80-80 cidr 0.0.0.0/0": Field(
+                    "ingress[0]": Field(
                         {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidr": "0.0.0.0/0"},
                         None,
-                        "ingress:",
+                        "- protocol: tcp",
                     )
                 },
                 ("ec2.AuthorizeSecurityGroupIngress",),
@@ -632,7 +640,11 @@ FLEET_DRIFTS = [
                 "Service",
                 "svc-4",
                 "services/svc-4.yaml",
-                {"autoscaling.policies.svc-4-cpu": Field(_cpu_policy(60.0), None, "autoscaling:")},
+                {
+                    "autoscaling.targetTrackingPolicies[0]": Field(
+                        _cpu_policy(60.0), None, "- policyName: svc-4-cpu"
+                    )
+                },
                 ("application-autoscaling.PutScalingPolicy",),
             )
         ],
@@ -778,12 +790,6 @@ def test_console_drift_on_the_twenty_service_stack_is_reported_then_undone_with_
         _scaler_count_is_left_alone(capsys, console, fleet, FLEET, "svc-2", 5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: drift in a list item the kind keys by identity (a security group rule, a listener by "
-    "port, a scaling policy by name) is reported at the enclosing list's line (ingress:, listeners:, "
-    "autoscaling:), not the item's; the report only resolves paths that mirror the spec's structure",
-)
 def test_drift_in_a_list_item_points_at_the_items_line(
     capsys: pytest.CaptureFixture[str], console: Console
 ) -> None:
@@ -800,6 +806,11 @@ def test_drift_in_a_list_item_points_at_the_items_line(
     tasks = document_line(network, "SecurityGroup", "node-app-tasks")
     assert lines("SecurityGroup", "node-app-tasks") == {line_after(network, "- protocol: tcp", after=tasks)}
     balancer = document_line(network, "LoadBalancer", NA)
-    assert lines("LoadBalancer", NA) == {line_after(network, "defaultAction:", after=balancer)}
+    # The action's type has a line of its own; the forward target, written as `targetGroup:`, is
+    # reported at its action's.
+    assert lines("LoadBalancer", NA) == {
+        line_after(network, "defaultAction:", after=balancer),
+        line_after(network, "type: forward", after=balancer),
+    }
     start = document_line(service, "Service", NA)
     assert lines("Service", NA) == {line_after(service, "- policyName: node-app-cpu", after=start)}

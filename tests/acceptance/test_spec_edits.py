@@ -47,16 +47,13 @@ def test_an_image_edit_is_one_new_revision_and_one_update_service(
     file = node_app / "service.yaml"
     (image,) = plan.resource("TaskDefinition", NA)["fields"]
     assert (image["path"], image["desired"], image["live"]) == (
-        "containerDefinitions.node-app.image",
+        "containerDefinitions[0].image",
         f"{REPOSITORY_URI}:v2",
         f"{REPOSITORY_URI}:latest",
     )
-    # The container is keyed by name: the line is the enclosing containerDefinitions.
+    # Named and placed as the spec writes it: the container by its index, the line its `image:`.
     start = document_line(file, "TaskDefinition", NA)
-    assert (image["file"], image["line"]) == (
-        str(file),
-        line_after(file, "containerDefinitions:", after=start),
-    )
+    assert (image["file"], image["line"]) == (str(file), line_after(file, "image:", after=start))
     (revision,) = plan.resource("Service", NA)["fields"]
     assert (revision["path"], revision["desired"]) == (
         "taskDefinition",
