@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from reconciler.local import LocalAWS
 
@@ -46,3 +47,12 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
 def aws(local_aws: LocalAWS) -> LocalAWS:
     local_aws.reset()
     return local_aws
+
+
+@pytest.fixture(autouse=True)
+def _default_logging() -> Iterator[None]:
+    """Each test starts from structlog's defaults: a CLI command run in-process configures
+    logging for the whole process (level, output stream), which must not leak into the next test."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
