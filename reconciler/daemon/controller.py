@@ -64,6 +64,8 @@ class ResourceStatus:
     kind: str
     name: str
     status: str = "unknown"
+    """in-sync, drifted, missing, orphaned, conflict (from the last plan), or applied: calls were
+    just made and the next look confirms them."""
     action: str = ""
     synced: bool = False
     ready: bool = False
@@ -333,6 +335,9 @@ class Controller:
                 continue
             if outcome is not None:
                 status.last_error, status.error_class = "", ""
+                # The report above predates these calls: until the next look confirms them, the
+                # resource is neither what was observed nor known to be in sync.
+                status.status, status.synced, status.ready = "applied", False, False
                 if document is not None:
                     status.last_applied_hash = document_hash(document)
                     status.last_applied_revision = self.revision
