@@ -197,6 +197,14 @@ class Controller:
             if due:
                 try:
                     await self.run_pass(due)
+                except Exception as error:  # the one catch-all of the worker loop (STYLE.md item 5)
+                    # A bug in one pass (a kind's plan raising, say) must not stop the daemon: the
+                    # keys back off and the loop goes on; CancelledError is not an Exception.
+                    log.exception("pass crashed; its resources back off", error=str(error))
+                    self.last_error = f"internal error: {error!r}"
+                    for key in due:
+                        self.queue.add_rate_limited(key)
+                        self.metrics.reconcile_errors_total.inc(key[0], "internal")
                 finally:
                     for key in due:
                         self.queue.done(key)
