@@ -145,7 +145,7 @@ class Controller:
         self.aws_reachable = False
         self.passes = 0
         self._parked: set[ResourceKey] = set()
-        self._orphans: set[ResourceKey] = set()
+        self._look_for_orphans = True
         self._next_resync = clock()
         self._failed_rollouts: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
@@ -165,16 +165,22 @@ class Controller:
             return
         self.spec_set, self.revision, self.spec_errors = snapshot.spec_set, snapshot.revision, ()
         keys = set(snapshot.spec_set.keys())
-        for key in set(self.statuses) - keys - self._orphans:
-            self.queue.discard(key)
-            del self.statuses[key]
+        self._forget_all_but(keys)
         # A new revision may fix what a terminal error was waiting for, in this document or in one
         # it depends on: every key gets one more try (level-triggered: one batched pass).
         self._parked.clear()
-        for key in (*keys, *self._orphans):
+        self._look_for_orphans = True  # a removed document's resource may now be prunable
+        for key in keys:
             self.queue.add(key)
         log.info("spec set loaded", revision=snapshot.revision, documents=len(snapshot.spec_set))
         self._wake.set()
+
+    def _forget_all_but(self, keys: set[ResourceKey]) -> None:
+        """Drop the status and queue entry of every resource not in `keys` (documents removed,
+        orphans pruned)."""
+        for key in set(self.statuses) - keys:
+            self.queue.discard(key)
+            del self.statuses[key]
 
     async def follow(self, source_stopped: asyncio.Event | None = None) -> None:
         """Feed snapshots from the source into the controller until cancelled."""
@@ -213,8 +219,9 @@ class Controller:
 
     def _resync(self) -> None:
         assert self.spec_set is not None
-        for key in (*self.spec_set.keys(), *self._orphans):
-            self.queue.add(key)
+        for document in self.spec_set:
+            self.queue.add(document.key)
+        self._look_for_orphans = True
         self._next_resync = self._clock() + self.settings.resync_seconds
 
     async def _wait(self, stopping: asyncio.Event) -> None:
@@ -252,14 +259,25 @@ class Controller:
         structlog.contextvars.bind_contextvars(reconcile_id=reconcile_id)
         try:
             try:
-                observation = await self._engine.observe(spec_set)
+                # Finding orphans lists whole accounts: on resyncs and spec changes only, not on
+                # every quick re-check of a rollout.
+                orphans = self._look_for_orphans and self._engine.settings.plan.prune
+                observation = await self._engine.observe(spec_set, orphans=orphans)
+                self._look_for_orphans = False
             except (AwsError, TerminalPlanError) as error:
                 self._pass_failed(due, error)
                 return
             self.aws_reachable = True
             plan = self._engine.plan(spec_set, observation)
+            # Orphans are pruned in the pass that found them: they have no document to queue.
             to_run = Plan(
-                tuple(r for r in plan if r.key in due and r.key not in self._parked and not r.report_only)
+                tuple(
+                    r
+                    for r in plan
+                    if (r.key in due or r.action is Action.DELETE)
+                    and r.key not in self._parked
+                    and not r.report_only
+                )
             )
             execution = None
             if self.may_write and to_run.has_changes:
@@ -294,12 +312,11 @@ class Controller:
     ) -> None:
         reports = build_report(plan, spec_set)
         self.reports = reports
+        if observation.live.orphans_observed:
+            self._forget_all_but({resource.key for resource in plan})
         outcomes: Mapping[ResourceKey, Any] = execution.outcomes if execution is not None else {}
         for resource, report in zip(plan, reports, strict=True):
             key = resource.key
-            if resource.action is Action.DELETE and key not in self.statuses and key not in due:
-                self._orphans.add(key)
-                self.queue.add(key)
             status = self.statuses.setdefault(key, ResourceStatus(kind=key[0], name=key[1]))
             before = status.status
             live = observation.live.resources.get(key)
@@ -314,7 +331,7 @@ class Controller:
             )
             status.synced = report.status == "in-sync"
             status.ready = status.synced and rollout in (None, "COMPLETED")
-            if key not in due:
+            if key not in due and resource.action is not Action.DELETE:
                 continue
             document = spec_set.get(*key)
             if outcome is not None and not outcome.ok:

@@ -7,33 +7,18 @@ Called once at start-up by the CLI (every command) and the daemon. Each reconcil
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
 
 import structlog
 
-_SECRET_KEY = re.compile(
-    r"(secret|password|passwd|token|credential|access_?key|session_?key|authorization)", re.IGNORECASE
-)
-MASK = "***"
-
-
-def mask_secrets(value: Any) -> Any:
-    """Values under keys that look like secrets are replaced, at any depth."""
-    if isinstance(value, Mapping):
-        return {
-            key: MASK if isinstance(key, str) and _SECRET_KEY.search(key) and item else mask_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [mask_secrets(item) for item in value]
-    return value
+from reconciler.engine.report import mask_secrets
 
 
 def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return mask_secrets(event_dict)  # type: ignore[no-any-return]
+    masked: MutableMapping[str, Any] = mask_secrets(event_dict)
+    return masked
 
 
 class _CurrentStderr:

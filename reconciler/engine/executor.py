@@ -159,7 +159,16 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
             return
         run.calls_made[resource_key] = run.calls_made.get(resource_key, 0) + 1
         for output, path in call.outputs.items():
-            run.outputs.setdefault(resource_key, {})[output] = _extract(response, path)
+            try:
+                run.outputs.setdefault(resource_key, {})[output] = _extract(response, path)
+            except (KeyError, IndexError, TypeError) as missing:
+                # The call went through, but its answer lacks what dependants need: they are
+                # skipped, and the next pass reads the object back instead.
+                message = f"{call.name}: response has no {'.'.join(map(str, path))} ({missing!r})"
+                log.warning("output missing", kind=resource_key[0], name=resource_key[1], error=message)
+                run.failed[group.key] = message
+                run.errors.setdefault(resource_key, message)
+                return
 
 
 class WritingNotAllowed(Exception):

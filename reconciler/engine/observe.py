@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.aws.errors import AwsError
 from reconciler.plan.ownership import source_of
 from reconciler.resources.base import (
     Clients,
@@ -67,7 +68,15 @@ async def observe_all(
     environment: Environment,
     settings: PlanSettings,
     cache: ProcessCache,
+    orphans: bool | None = None,
 ) -> LiveState:
+    """Observe every document's objects, the shared facts, and (with `orphans`, default: when
+    pruning) every owned object, to find those whose documents are gone.
+
+    Raises the first `AwsError` any kind hit, unwrapped: the kinds read concurrently, and callers
+    classify a single error, not a group of them.
+    """
+    with_orphans = settings.prune if orphans is None else orphans
     context = ObserveContext(
         clients=clients, spec_set=spec_set, environment=environment, settings=settings, cache=cache.observe
     )
@@ -82,12 +91,17 @@ async def observe_all(
         documents = by_kind[module.kind]
         return await module.observe_facts(documents, context) if documents else {}
 
-    async with asyncio.TaskGroup() as group:
-        tasks = {module.kind: group.create_task(observe_kind(module)) for module in modules}
-        fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
-        orphan_tasks = (
-            [group.create_task(module.observe_owned(context)) for module in modules] if settings.prune else []
-        )
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = {module.kind: group.create_task(observe_kind(module)) for module in modules}
+            fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
+            orphan_tasks = (
+                [group.create_task(module.observe_owned(context)) for module in modules]
+                if with_orphans
+                else []
+            )
+    except* AwsError as failed:
+        raise first_error(failed) from failed
 
     resources: dict[tuple[str, str], LiveResource] = {}
     facts: dict[str, Any] = {}
@@ -96,8 +110,14 @@ async def observe_all(
             resources[(kind, name)] = live
     for fact_task in fact_tasks:
         facts.update(fact_task.result())
-    orphans = _orphans([task.result() for task in orphan_tasks], spec_set)
-    return LiveState(resources=resources, orphans=tuple(orphans), facts=facts)
+    found = _orphans([task.result() for task in orphan_tasks], spec_set)
+    return LiveState(resources=resources, orphans=tuple(found), facts=facts, orphans_observed=with_orphans)
+
+
+def first_error(group: BaseExceptionGroup[AwsError]) -> AwsError:
+    """The first AWS error of a (possibly nested) group raised by concurrent reads."""
+    first = group.exceptions[0]
+    return first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _orphans(owned_by_kind: Sequence[Sequence[LiveResource]], spec_set: SpecSet) -> list[LiveResource]:

@@ -57,12 +57,19 @@ class Engine:
     def settings(self) -> EngineSettings:
         return self._settings
 
-    async def observe(self, spec_set: SpecSet) -> Observation:
+    async def observe(self, spec_set: SpecSet, *, orphans: bool | None = None) -> Observation:
+        """One observation; `orphans` (default: when pruning) also lists owned objects whose
+        documents are gone, which costs account-wide listings (the daemon does it on resyncs)."""
         environment = await observe_environment(
             self._clients, spec_set, region=self._settings.region, cache=self._cache
         )
         live = await observe_all(
-            self._clients, spec_set, environment=environment, settings=self._settings.plan, cache=self._cache
+            self._clients,
+            spec_set,
+            environment=environment,
+            settings=self._settings.plan,
+            cache=self._cache,
+            orphans=orphans,
         )
         return Observation(environment=environment, live=live)
 

@@ -7,6 +7,7 @@ plan and the spec set (for file and line), nothing else.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -54,8 +55,8 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
     fields = tuple(
         FieldReport(
             path=format_path(diff.written_path),
-            desired=_plain(diff.desired),
-            live=_plain(diff.live),
+            desired=mask_secrets(_plain(diff.desired), diff.path),
+            live=mask_secrets(_plain(diff.live), diff.path),
             owner=diff.owner.value,
             file=file,
             line=document.line_of(("spec", *diff.written_path)) if document is not None else 0,
@@ -75,6 +76,37 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
         calls=tuple(call.name for call in resource.calls),
         report_only=resource.report_only,
     )
+
+
+SECRET_NAME = re.compile(
+    r"(secret|password|passwd|token|credential|access_?key|session_?key|private_?key|api_?key|authorization)",
+    re.IGNORECASE,
+)
+"""Names whose values never appear in a report, a log line or a notification."""
+MASK = "***"
+
+
+def _secret(name: Any) -> bool:
+    return isinstance(name, str) and bool(SECRET_NAME.search(name))
+
+
+def mask_secrets(value: Any, path: Sequence[Any] = ()) -> Any:
+    """`value` with every secret-looking value replaced: the whole value when its path names a
+    secret (an environment variable `DB_PASSWORD`), else any key, or `{name, value}` pair, inside
+    it that does. Reports go to logs, webhooks and pull requests; plain-text secrets in a task
+    definition's environment must not follow them there."""
+    if any(_secret(item) for item in path):
+        return None if value is None else MASK
+    if isinstance(value, Mapping):
+        if _secret(value.get("name")) and "value" in value:
+            return {**value, "value": MASK}
+        return {
+            key: MASK if _secret(key) and item is not None else mask_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(item) for item in value]
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -102,6 +102,8 @@ class LiveState:
     orphans: tuple[LiveResource, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific observations shared across kinds, e.g. `image_digests`."""
+    orphans_observed: bool = False
+    """Whether owned objects were listed: without it, an empty `orphans` means "not looked"."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from reconciler.daemon.controller import Controller, DaemonSettings
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings
 from reconciler.daemon.sources import SpecSnapshot
-from reconciler.engine.reconcile import Engine
+from reconciler.engine.reconcile import Engine, EngineSettings
 from reconciler.spec import load_spec_set
 
 CLUSTER = "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata: {name: web}\nspec: {}\n"
@@ -23,10 +23,12 @@ CLUSTER = "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata: {name: web}\n
 class CrashingEngine:
     """Stands in for the engine (not for AWS): observing works, planning has a bug."""
 
+    settings = EngineSettings(region="us-east-1")
+
     def __init__(self) -> None:
         self.plans = 0
 
-    async def observe(self, spec_set: Any) -> Any:
+    async def observe(self, spec_set: Any, *, orphans: bool | None = None) -> Any:
         return object()
 
     def plan(self, spec_set: Any, observation: Any) -> Any:

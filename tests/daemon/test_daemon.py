@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from reconciler.daemon.controller import DaemonSettings
 from reconciler.daemon.queue import BackoffSettings
 from reconciler.daemon.run import RunningDaemon, RunOptions, run_daemon
 from reconciler.local import LocalAWS
+from reconciler.resources.base import PlanSettings
 
 pytestmark = pytest.mark.aws
 
@@ -263,5 +265,26 @@ def test_a_terminal_error_stops_neither_the_others_nor_waits_in_a_retry_loop(
             (tmp_path / "api.yaml").write_text(GHOST_SERVICE.format(paused="false"))
             await eventually(lambda: running.calls.snapshot().get("ecs.CreateService", 0) == 2)
             await eventually(lambda: running.controller.statuses[("Service", "api")].status == "in-sync")
+
+    asyncio.run(scenario())
+
+
+def test_with_prune_a_removed_document_is_deleted_and_leaves_the_status(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    write_cluster(tmp_path, name="web")
+    (tmp_path / "api.yaml").write_text(CLUSTER.format(name="api", providers="FARGATE"))
+    prune = replace(options(aws, tmp_path), plan=PlanSettings(prune=True))
+
+    async def scenario() -> None:
+        async with daemon(prune) as running:
+            await eventually(
+                lambda: providers(aws, "api") == ["FARGATE"] and providers(aws, "web") == ["FARGATE"]
+            )
+            (tmp_path / "api.yaml").unlink()
+            await eventually(lambda: providers(aws, "api") is None, within=10)
+            assert providers(aws, "web") == ["FARGATE"]
+            await eventually(lambda: ("Cluster", "api") not in running.controller.statuses, within=10)
+            assert running.calls.snapshot().get("ecs.DeleteCluster") == 1
 
     asyncio.run(scenario())

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler.engine.planner import plan_all
-from reconciler.engine.report import ResourceReport, build_report
+from reconciler.engine.report import ResourceReport, build_report, mask_secrets
 from reconciler.plan.delta import Delta, FieldDiff, Path
 from reconciler.plan.ownership import ownership_tags
 from reconciler.resources import autoscaling, load_balancer, task_definition
@@ -501,3 +501,23 @@ def test_a_kinds_identity_path_maps_to_where_the_spec_writes_the_field(
         task_definition.spec_path: TASK_DEFINITION,
     }[spec_path]
     assert spec_path(path, spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "expected"),
+    [
+        ("hunter2", ("containerDefinitions", "app", "environment", "DB_PASSWORD"), "***"),
+        (None, ("environment", "API_TOKEN"), None),
+        (
+            {"DB_PASSWORD": "hunter2", "LOG_LEVEL": "info"},
+            ("environment",),
+            {"DB_PASSWORD": "***", "LOG_LEVEL": "info"},
+        ),
+        ([{"name": "STRIPE_API_KEY", "value": "sk_live"}], (), [{"name": "STRIPE_API_KEY", "value": "***"}]),
+        ({"name": "LOG_LEVEL", "value": "debug"}, (), {"name": "LOG_LEVEL", "value": "debug"}),
+        ("nginx:1.27", ("containerDefinitions", "app", "image"), "nginx:1.27"),
+    ],
+)
+def test_secret_looking_values_never_reach_a_report(value: Any, path: tuple[str, ...], expected: Any) -> None:
+    """Reports go to logs, webhooks and pull requests: plain-text secrets in an environment stay out."""
+    assert mask_secrets(value, path) == expected
