@@ -449,12 +449,15 @@ class TaskDefinitionKind:
         stale = revisions_to_deregister(live, context)
         if not stale:
             return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
+        # Deregistering draws on ECS's slowest bucket (1 a second): at most --max-deletes a pass,
+        # the rest on the next ones, so lowering keepRevisions never stalls a pass for minutes.
+        now = list(reversed(stale))[: context.settings.max_deletes]  # the oldest first
         return ResourcePlan(
             self.kind,
             document.name,
             Action.UPDATE,
-            groups=(StepGroup((self.kind, document.name, CLEANUP), tuple(_deregister(stale))),),
-            message=f"deregisters {len(stale)} old revision(s) beyond keepRevisions",
+            groups=(StepGroup((self.kind, document.name, CLEANUP), tuple(_deregister(now))),),
+            message=f"deregisters {len(now)} of {len(stale)} old revision(s) beyond keepRevisions",
             warnings=warnings,
         )
 

@@ -585,8 +585,19 @@ def test_cleanup_deregisters_owned_revisions_beyond_keep_except_what_services_ru
     planned = KIND.plan(
         document_, live, context([REPOSITORY, document_], live=[live, service], keep_revisions=5)
     )
-    assert [call.params["taskDefinition"] for call in planned.calls] == [_arn(4), _arn(1)]
+    assert [call.params["taskDefinition"] for call in planned.calls] == [_arn(1), _arn(4)]
     assert {group.key for group in planned.groups} == {("TaskDefinition", "node-app", "cleanup")}
+
+
+def test_cleanup_deregisters_at_most_max_deletes_a_pass_oldest_first() -> None:
+    state = revision(_set(("taskDefinitionArn",), _arn(9)))
+    state["revision"] = 9
+    live = live_revision(state, revisions=_revisions(9))
+    document_ = td_document(TUTORIAL_SPEC)
+    planned = KIND.plan(
+        document_, live, context([REPOSITORY, document_], live=[live], keep_revisions=2, max_deletes=3)
+    )
+    assert [call.params["taskDefinition"] for call in planned.calls] == [_arn(1), _arn(2), _arn(3)]
 
 
 def test_cleanup_waits_while_a_service_of_the_family_is_mid_rollout() -> None:
