@@ -302,16 +302,6 @@ def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
     return ("listeners", index, "rules", rules[priority], *(_spec_key(item) for item in tail))
 
 
-def referenced_target_groups(spec: LoadBalancerSpec) -> set[str]:
-    """Every TargetGroup document the listeners and rules forward to."""
-    names: set[str] = set()
-    for listener in spec.listeners or ():
-        for action in [listener.default_action, *(a for rule in listener.rules or () for a in rule.actions)]:
-            if isinstance(action, ForwardAction):
-                names.update(action.target_group_names)
-    return names
-
-
 # --- the kind --------------------------------------------------------------------------------------
 
 
@@ -388,7 +378,7 @@ class LoadBalancerKind:
             if not reference.startswith("sg-")
         )
         listeners_after = frozenset(
-            {main} | {("TargetGroup", tg, MAIN) for tg in referenced_target_groups(spec)}
+            {main} | {("TargetGroup", tg, MAIN) for tg in spec.forwarded_target_groups()}
         )
 
         def target_group_arn(target_group: str) -> Any:

@@ -279,12 +279,7 @@ def _dependencies(spec: ServiceSpec, context: PlanContext) -> frozenset[GroupKey
             if not name.startswith("sg-")
         )
     for document in context.spec_set.of_kind("LoadBalancer"):
-        load_balancer = document.spec_as(LoadBalancerSpec)
-        forwarded: set[str] = set()
-        for listener in load_balancer.listeners or ():
-            for action in (listener.default_action, *(rule.actions[0] for rule in listener.rules or ())):
-                forwarded.update(getattr(action, "target_group_names", ()))
-        if forwarded & target_groups:
+        if document.spec_as(LoadBalancerSpec).forwarded_target_groups() & target_groups:
             after.add(("LoadBalancer", document.name, "listeners"))
     return frozenset(after)
 

@@ -41,7 +41,7 @@ from reconciler.resources import elbv2
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
 from reconciler.spec import Document
-from reconciler.spec.models import ForwardAction, LoadBalancerSpec, ServiceSpec, TargetGroupSpec
+from reconciler.spec.models import LoadBalancerSpec, ServiceSpec, TargetGroupSpec
 
 IMMUTABLE = ("Protocol", "Port", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType")
 CLEANUP = "cleanup"
@@ -436,7 +436,7 @@ def _cleanup(
     balancers = [
         balancer
         for balancer in context.spec_set.of_kind("LoadBalancer")
-        if document.name in _forwarded_to(balancer.spec_as(LoadBalancerSpec))
+        if document.name in balancer.spec_as(LoadBalancerSpec).forwarded_target_groups()
     ]
     known = {
         live.identifier
@@ -466,16 +466,6 @@ def _cleanup(
     )
     group = StepGroup((TargetGroupKind.kind, document.name, CLEANUP), (delete,), frozenset(after))
     return (group,), f"{old['name']} is deleted after the load balancers and services using it have moved"
-
-
-def _forwarded_to(spec: LoadBalancerSpec) -> set[str]:
-    return {
-        target_group
-        for listener in spec.listeners or ()
-        for action in (listener.default_action, *(a for rule in listener.rules or () for a in rule.actions))
-        if isinstance(action, ForwardAction)
-        for target_group in action.target_group_names
-    }
 
 
 def _create_calls(

@@ -1087,6 +1087,20 @@ class LoadBalancerSpec(KindSpec):
     attributes: Attributes | None = None
     listeners: list[Listener] | None = None
 
+    def forwarded_target_groups(self) -> set[str]:
+        """Every TargetGroup document a listener's default action or a rule's actions forward to:
+        what the load balancer's listeners wait for, and what a service behind them waits on."""
+        return {
+            target_group
+            for listener in self.listeners or ()
+            for action in (
+                listener.default_action,
+                *(a for rule in listener.rules or () for a in rule.actions),
+            )
+            if isinstance(action, ForwardAction)
+            for target_group in action.target_group_names
+        }
+
 
 # --- Service ------------------------------------------------------------------------------------------
 
