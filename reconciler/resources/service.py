@@ -8,8 +8,10 @@ runs after the service. While a spec has `autoscaling`, the live desired count b
 scaler and is never compared. A circuit-breaker rollback of the desired task definition is not
 retried in a loop: the plan waits until a different revision is desired.
 
-`rollout_state` is the pure view of a service's rollout that `apply --wait` and the daemon use.
-Registered in `reconciler.resources.registry`.
+The latest rollout is reported in `LiveResource.details["rollout"]`, which `apply --wait` and the
+daemon read through `reconciler.engine.reconcile.rollout_of` without knowing the kind;
+`rollout_state` is the same view for a described service. Registered in
+`reconciler.resources.registry`.
 """
 
 from __future__ import annotations
