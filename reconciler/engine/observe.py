@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.aws.errors import AwsError
@@ -34,6 +34,7 @@ class ProcessCache:
 
     observe: ObserveCache = field(default_factory=ObserveCache)
     account_id: str | None = None
+    partition: str = "aws"
 
 
 async def observe_environment(
@@ -42,20 +43,22 @@ async def observe_environment(
     if cache.account_id is None:
         identity = await clients.service("sts").call("get_caller_identity")
         cache.account_id = str(identity["Account"])
+        # arn:PARTITION:sts::ACCOUNT:...: role ARNs and ECR hosts differ in China and GovCloud.
+        cache.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+    account = Environment(account_id=cache.account_id, region=region, partition=cache.partition)
     if not uses_default_network(spec_set):
-        return Environment(account_id=cache.account_id, region=region)
+        return account
     ec2 = clients.service("ec2")
     vpcs = await ec2.call("describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])
     if not vpcs.get("Vpcs"):
-        return Environment(account_id=cache.account_id, region=region)
+        return account
     vpc_id = vpcs["Vpcs"][0]["VpcId"]
     subnets = await ec2.call(
         "describe_subnets",
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}],
     )
-    return Environment(
-        account_id=cache.account_id,
-        region=region,
+    return replace(
+        account,
         default_vpc_id=vpc_id,
         default_subnet_ids=tuple(sorted(subnet["SubnetId"] for subnet in subnets.get("Subnets", []))),
     )

@@ -76,6 +76,13 @@ class Environment:
     region: str
     default_vpc_id: str | None = None
     default_subnet_ids: tuple[str, ...] = ()
+    partition: str = "aws"
+    """From the caller's ARN: `aws`, `aws-cn`, `aws-us-gov`; ARNs and ECR hosts depend on it."""
+
+    @property
+    def dns_suffix(self) -> str:
+        """The domain of the partition's service endpoints (and so of ECR image URIs)."""
+        return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ class PlanContext:
         """A bare role name completed with the account id, as the design allows."""
         if value.startswith("arn:"):
             return value
-        return f"arn:aws:iam::{self.environment.account_id}:role/{value}"
+        return f"arn:{self.environment.partition}:iam::{self.environment.account_id}:role/{value}"
 
 
 class TerminalPlanError(Exception):

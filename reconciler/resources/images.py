@@ -26,8 +26,9 @@ ImageKey = tuple[str, str]
 
 
 def repository_uri(environment: Environment, repository_name: str) -> str:
-    """`{account}.dkr.ecr.{region}.amazonaws.com/{name}`: what ECR's `repositoryUri` will be."""
-    return f"{environment.account_id}.dkr.ecr.{environment.region}.amazonaws.com/{repository_name}"
+    """`{account}.dkr.ecr.{region}.{dns suffix}/{name}`: what ECR's `repositoryUri` will be."""
+    host = f"{environment.account_id}.dkr.ecr.{environment.region}.{environment.dns_suffix}"
+    return f"{host}/{repository_name}"
 
 
 def repository_name_of(spec_set: SpecSet, document_name: str) -> str:
