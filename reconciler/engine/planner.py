@@ -7,12 +7,11 @@ only compare and choose calls. Called by `reconciler.engine.reconcile`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from reconciler.plan.delta import Delta
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import MAIN, Action, GroupKey, Plan, ResourcePlan, StepGroup
+from reconciler.plan.steps import MAIN, Action, GroupKey, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_delete_order
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
@@ -21,7 +20,7 @@ from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF
 def plan_all(context: PlanContext) -> Plan:
     """Plan every document, each kind after the kinds it refers to (descending delete rank), so a
     reference to a resource that this pass creates or re-registers becomes a `Ref`."""
-    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+    rank = _delete_rank()
     documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
     pending: set[tuple[str, str, str]] = set()
@@ -83,18 +82,7 @@ def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
         return ResourcePlan(kind, name, Action.WAITING, message=str(waiting))
     self_heal = document.metadata.annotations.get(ANNOTATION_SELF_HEAL, "true").lower() != "false"
     report_only = context.settings.report_only or (live is not None and not self_heal)
-    if report_only != planned.report_only:
-        planned = ResourcePlan(
-            planned.kind,
-            planned.name,
-            planned.action,
-            planned.delta,
-            planned.groups,
-            planned.message,
-            planned.warnings,
-            report_only=report_only,
-        )
-    return planned
+    return replace(planned, report_only=report_only) if report_only != planned.report_only else planned
 
 
 def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
@@ -125,12 +113,13 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
             )
             for orphan in candidates
         ]
-    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+    rank = _delete_rank()
     candidates.sort(key=lambda orphan: (rank[orphan.kind], orphan.name))
     allowed = candidates[: context.settings.max_deletes]
     deferred = candidates[context.settings.max_deletes :]
     plans = [
-        _chain_after_earlier_kinds(kind_module(o.kind).plan_delete(o, context), allowed) for o in allowed
+        _chain_after_earlier_kinds(kind_module(o.kind).plan_delete(o, context), allowed, rank)
+        for o in allowed
     ]
     plans += [
         ResourcePlan(
@@ -143,28 +132,20 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
         for orphan in deferred
     ]
     if context.settings.report_only:
-        plans = [_as_report_only(plan) for plan in plans]
+        plans = [replace(plan, report_only=True) for plan in plans]
     return plans
 
 
-def _chain_after_earlier_kinds(plan: ResourcePlan, deleting: Sequence[LiveResource]) -> ResourcePlan:
+def _chain_after_earlier_kinds(
+    plan: ResourcePlan, deleting: Sequence[LiveResource], rank: Mapping[str, int]
+) -> ResourcePlan:
     """Deletions run in reverse dependency order: each waits for the deletions of earlier kinds."""
-    rank = {kind: position for position, kind in enumerate(kinds_in_delete_order())}
     earlier: frozenset[GroupKey] = frozenset(
         (orphan.kind, orphan.name, MAIN) for orphan in deleting if rank[orphan.kind] < rank[plan.kind]
     )
-    groups = tuple(StepGroup(group.key, group.calls, group.after | earlier) for group in plan.groups)
-    return ResourcePlan(plan.kind, plan.name, plan.action, plan.delta, groups, plan.message, plan.warnings)
+    return replace(plan, groups=tuple(replace(group, after=group.after | earlier) for group in plan.groups))
 
 
-def _as_report_only(plan: ResourcePlan) -> ResourcePlan:
-    return ResourcePlan(
-        plan.kind,
-        plan.name,
-        plan.action,
-        plan.delta or Delta(),
-        plan.groups,
-        plan.message,
-        plan.warnings,
-        True,
-    )
+def _delete_rank() -> dict[str, int]:
+    """Position of each kind in deletion order; planning walks it backwards."""
+    return {kind: position for position, kind in enumerate(kinds_in_delete_order())}

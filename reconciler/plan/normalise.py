@@ -75,3 +75,12 @@ def parse_json_text(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def pascal_keys(tree: Any) -> Any:
+    """Spec camelCase keys as the PascalCase of ELBv2 and Application Auto Scaling, at every depth."""
+    if isinstance(tree, Mapping):
+        return {key[:1].upper() + key[1:]: pascal_keys(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [pascal_keys(item) for item in tree]
+    return tree

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
-from reconciler.plan.normalise import drop_empty, sort_by
+from reconciler.plan.normalise import drop_empty, pascal_keys, sort_by
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
-from reconciler.resources.common import batched
+from reconciler.resources.common import batched, spec_fields
 from reconciler.spec.models import (
     Autoscaling,
     ScheduledAction,
@@ -129,20 +129,6 @@ async def observe_autoscaling(
 # --- normalise -------------------------------------------------------------------------------------
 
 
-def _pascal(tree: Any) -> Any:
-    """Spec camelCase keys as Application Auto Scaling's PascalCase."""
-    if isinstance(tree, Mapping):
-        return {key[:1].upper() + key[1:]: _pascal(value) for key, value in tree.items()}
-    if isinstance(tree, list):
-        return [_pascal(item) for item in tree]
-    return tree
-
-
-def _fields(model: Any, *, exclude: set[str]) -> dict[str, Any]:
-    fields: dict[str, Any] = model.model_dump(by_alias=True, exclude_unset=True, mode="json")
-    return {key: value for key, value in fields.items() if key not in exclude}
-
-
 def _sorted_dimensions(metric: Mapping[str, Any]) -> dict[str, Any]:
     if "Dimensions" not in metric:
         return dict(metric)
@@ -151,7 +137,7 @@ def _sorted_dimensions(metric: Mapping[str, Any]) -> dict[str, Any]:
 
 def desired_target_tracking(policy: TargetTrackingPolicy, *, resource_label: str | None) -> dict[str, Any]:
     """`TargetTrackingScalingPolicyConfiguration` of the fields the spec sets."""
-    fields = _fields(policy, exclude={"policyName"})
+    fields = spec_fields(policy, exclude={"policyName"})
     config: dict[str, Any] = {"TargetValue": float(policy.target_value)}
     if policy.predefined_metric_type is not None:
         metric: dict[str, Any] = {"PredefinedMetricType": policy.predefined_metric_type}
@@ -161,7 +147,7 @@ def desired_target_tracking(policy: TargetTrackingPolicy, *, resource_label: str
         config["PredefinedMetricSpecification"] = metric
     if "customizedMetricSpecification" in fields:
         config["CustomizedMetricSpecification"] = _sorted_dimensions(
-            _pascal(fields["customizedMetricSpecification"])
+            pascal_keys(fields["customizedMetricSpecification"])
         )
     for key in ("scaleInCooldown", "scaleOutCooldown", "disableScaleIn"):
         if key in fields:
@@ -171,7 +157,7 @@ def desired_target_tracking(policy: TargetTrackingPolicy, *, resource_label: str
 
 def desired_step_scaling(policy: StepScalingPolicy) -> dict[str, Any]:
     """`StepScalingPolicyConfiguration` of the fields the spec sets, steps in bound order."""
-    config: dict[str, Any] = _pascal(_fields(policy, exclude={"policyName"}))
+    config: dict[str, Any] = pascal_keys(spec_fields(policy, exclude={"policyName"}))
     config["StepAdjustments"] = _sorted_steps(config["StepAdjustments"])
     return config
 
@@ -232,7 +218,7 @@ def _timestamp(value: Any) -> Any:
 
 
 def desired_action_tree(action: ScheduledAction) -> dict[str, Any]:
-    fields = _fields(action, exclude={"scheduledActionName"})
+    fields = spec_fields(action, exclude={"scheduledActionName"})
     tree: dict[str, Any] = {"Schedule": fields["schedule"]}
     if "timezone" in fields:
         tree["Timezone"] = fields["timezone"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from reconciler.plan.delta import Delta, FieldDiff
 from reconciler.plan.ownership import Ownership, ownership_of, source_of
-from reconciler.spec import KindSpec
 
 T = TypeVar("T")
 
@@ -18,7 +19,7 @@ def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
-def spec_fields(spec: KindSpec, *, exclude: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+def spec_fields(spec: BaseModel, *, exclude: Set[str] = frozenset()) -> dict[str, Any]:
     """The fields the user set, in the API's camelCase request shape.
 
     `exclude_unset` is what makes "fields the spec does not set are not managed" hold.

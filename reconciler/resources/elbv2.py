@@ -12,10 +12,11 @@ steady state (a target group's two alternating names: at most one exists between
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.aws.errors import AwsError
 from reconciler.plan.normalise import tags_to_map
+from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
 from reconciler.resources.common import batched
 
@@ -102,3 +103,16 @@ def map_to_attributes(attributes: Mapping[str, str]) -> list[dict[str, str]]:
 def changed_attributes(desired: Mapping[str, str] | None, live: Mapping[str, str]) -> dict[str, str]:
     """The attribute keys the spec sets whose live value differs; keys it leaves out are not managed."""
     return {key: value for key, value in (desired or {}).items() if live.get(key) != value}
+
+
+def modify_attributes(
+    kind: Literal["load_balancer", "target_group"], arn: Any, attributes: Mapping[str, str]
+) -> Call:
+    """The one call that sets attributes of a `load_balancer` or a `target_group` (only the keys given)."""
+    key = "LoadBalancerArn" if kind == "load_balancer" else "TargetGroupArn"
+    return Call(
+        "elbv2",
+        f"modify_{kind}_attributes",
+        {key: arn, "Attributes": map_to_attributes(attributes)},
+        description=f"set {kind.replace('_', ' ')} attributes",
+    )

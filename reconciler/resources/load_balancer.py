@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
-from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by
+from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort_by
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
@@ -145,14 +145,6 @@ def canonical_conditions(conditions: Sequence[Mapping[str, Any]]) -> list[dict[s
     return sort_by(canonical_condition(condition) for condition in conditions)
 
 
-def _pascal(tree: Any) -> Any:
-    if isinstance(tree, Mapping):
-        return {key[:1].upper() + key[1:]: _pascal(value) for key, value in tree.items()}
-    if isinstance(tree, list):
-        return [_pascal(item) for item in tree]
-    return tree
-
-
 def spec_action(action: Any, target_group_arn: Callable[[str], Any]) -> dict[str, Any]:
     """A spec action (a model) in canonical form, target group names resolved to ARNs."""
     fields = action.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -173,11 +165,13 @@ def spec_action(action: Any, target_group_arn: Callable[[str], Any]) -> dict[str
                         }
                         for item in forward["targetGroups"]
                     ],
-                    "TargetGroupStickinessConfig": _pascal(forward.get("targetGroupStickinessConfig") or {}),
+                    "TargetGroupStickinessConfig": pascal_keys(
+                        forward.get("targetGroupStickinessConfig") or {}
+                    ),
                 },
             }
         )
-    return canonical_action(_pascal(fields))
+    return canonical_action(pascal_keys(fields))
 
 
 def desired_listener(listener: Listener, target_group_arn: Callable[[str], Any]) -> dict[str, Any]:
@@ -407,7 +401,7 @@ class LoadBalancerKind:
                 )
             ]
             if spec.attributes:
-                main_calls.append(_modify_attributes(arn, spec.attributes))
+                main_calls.append(elbv2.modify_attributes("load_balancer", arn, spec.attributes))
             listener_calls, listener_diffs = _listener_calls(name, arn, spec, None, target_group_arn)
             groups = (
                 StepGroup(main, tuple(main_calls), after=main_after),
@@ -469,7 +463,7 @@ class LoadBalancerKind:
         live_attributes = live.details.get("attributes") or {}
         attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)
         if attribute_changes:
-            main_calls.append(_modify_attributes(arn, attribute_changes))
+            main_calls.append(elbv2.modify_attributes("load_balancer", arn, attribute_changes))
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
         if tag_changes:
             main_calls.append(
@@ -673,15 +667,6 @@ async def _observe_listeners(
                     rules[int(rule["Priority"])] = rule
         listeners[port]["rules"] = rules
     return listeners
-
-
-def _modify_attributes(arn: Any, attributes: Mapping[str, str]) -> Call:
-    return Call(
-        "elbv2",
-        "modify_load_balancer_attributes",
-        {"LoadBalancerArn": arn, "Attributes": elbv2.map_to_attributes(attributes)},
-        description="set load balancer attributes",
-    )
 
 
 def _live(

@@ -321,7 +321,7 @@ class TargetGroupKind:
                 )
             )
         if attribute_changes:
-            calls.append(_modify_attributes(live.identifier, attribute_changes))
+            calls.append(elbv2.modify_attributes("target_group", live.identifier, attribute_changes))
         if tag_changes:
             calls.append(
                 Call(
@@ -485,7 +485,11 @@ def _create_calls(
         )
     ]
     if attributes:
-        calls.append(_modify_attributes(Ref(TargetGroupKind.kind, document.name, "arn"), attributes))
+        calls.append(
+            elbv2.modify_attributes(
+                "target_group", Ref(TargetGroupKind.kind, document.name, "arn"), attributes
+            )
+        )
     return tuple(calls)
 
 
@@ -502,15 +506,6 @@ async def _registered_targets(client: ApiClient, arn: str) -> int:
     """How many targets are registered (in any state, draining included) in a target group."""
     response = await client.call("describe_target_health", TargetGroupArn=arn)
     return len(response.get("TargetHealthDescriptions") or [])
-
-
-def _modify_attributes(arn: Any, attributes: Mapping[str, str]) -> Call:
-    return Call(
-        "elbv2",
-        "modify_target_group_attributes",
-        {"TargetGroupArn": arn, "Attributes": elbv2.map_to_attributes(attributes)},
-        description="set target group attributes",
-    )
 
 
 def _live(

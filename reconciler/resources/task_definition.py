@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Path, diff_trees
-from reconciler.plan.normalise import as_string, drop_empty, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
@@ -82,10 +82,6 @@ _UNORDERED_CONTAINER_LISTS: Mapping[str, Any] = {
 }
 
 
-def _without(tree: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in tree.items() if not (key in defaults and defaults[key] == value)}
-
-
 def _normalise_port_mapping(mapping: Mapping[str, Any], network_mode: str | None) -> dict[str, Any]:
     normalised = {"protocol": "tcp", **mapping}
     if "hostPort" not in normalised and "containerPortRange" not in normalised:
@@ -96,14 +92,14 @@ def _normalise_port_mapping(mapping: Mapping[str, Any], network_mode: str | None
 
 def normalise_container(container: Mapping[str, Any], network_mode: str | None) -> dict[str, Any]:
     """One container definition in canonical form (see the module docstring for the rules)."""
-    normalised = _without(container, _CONTAINER_DEFAULTS)
+    normalised = drop_defaults(container, _CONTAINER_DEFAULTS)
     if "portMappings" in normalised:
         normalised["portMappings"] = [
             _normalise_port_mapping(mapping, network_mode) for mapping in normalised["portMappings"] or []
         ]
     if "mountPoints" in normalised:
         normalised["mountPoints"] = [
-            _without(point, {"readOnly": False}) for point in normalised["mountPoints"] or []
+            drop_defaults(point, {"readOnly": False}) for point in normalised["mountPoints"] or []
         ]
     for key, sort_key in _UNORDERED_CONTAINER_LISTS.items():
         if normalised.get(key):
@@ -114,7 +110,7 @@ def normalise_container(container: Mapping[str, Any], network_mode: str | None) 
             normalised[key] = {item["name"]: item.get(value_key) for item in normalised[key] or []}
     if normalised.get("healthCheck"):
         health = {**_HEALTH_CHECK_DEFAULTS, **normalised["healthCheck"]}
-        normalised["healthCheck"] = _without(health, {"startPeriod": 0})
+        normalised["healthCheck"] = drop_defaults(health, {"startPeriod": 0})
     log = normalised.get("logConfiguration")
     if log and log.get("secretOptions"):
         normalised["logConfiguration"] = {
@@ -135,9 +131,9 @@ def _normalise_volume(volume: Mapping[str, Any]) -> dict[str, Any]:
     normalised = dict(volume)
     efs = normalised.get("efsVolumeConfiguration")
     if efs:
-        efs = _without(efs, _EFS_DEFAULTS)
+        efs = drop_defaults(efs, _EFS_DEFAULTS)
         if efs.get("authorizationConfig"):
-            efs["authorizationConfig"] = _without(efs["authorizationConfig"], {"iam": "DISABLED"})
+            efs["authorizationConfig"] = drop_defaults(efs["authorizationConfig"], {"iam": "DISABLED"})
         normalised["efsVolumeConfiguration"] = efs
     return normalised
 
@@ -148,7 +144,7 @@ def normalise_task_definition(tree: Mapping[str, Any]) -> dict[str, Any]:
     Containers and volumes become mappings by name, compared by identity rather than position
     (`spec_path` takes a diff back to the spec's list items).
     """
-    normalised = _without(
+    normalised = drop_defaults(
         {key: value for key, value in tree.items() if key not in SERVER_FIELDS}, _TASK_DEFAULTS
     )
     network_mode = normalised.get("networkMode")
