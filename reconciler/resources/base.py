@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from reconciler.plan.ownership import DELETION_POLICY, Ownership, ownership_of, ownership_tags
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import Ref, ResourceKey, ResourcePlan
 from reconciler.spec import Document, SpecSet
 
@@ -222,6 +223,9 @@ class ResourceKind(Protocol):
     delete_rank: ClassVar[int]
     """Deletions run in ascending rank (service before load balancer before target group ...);
     planning runs in descending rank, so a kind is planned after every kind it refers to."""
+    rewrites: ClassVar[tuple[Rewrite, ...]]
+    """Every way AWS answers this kind's fields differently from how they were sent, and how the
+    kind handles each (see `reconciler.plan.rewrites`)."""
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
@@ -67,6 +68,7 @@ def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
 class ClusterKind:
     kind: ClassVar[str] = "Cluster"
     delete_rank: ClassVar[int] = 50
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

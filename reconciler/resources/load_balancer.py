@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort_by
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
@@ -302,6 +303,7 @@ def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
 class LoadBalancerKind:
     kind: ClassVar[str] = "LoadBalancer"
     delete_rank: ClassVar[int] = 20
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

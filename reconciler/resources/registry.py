@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from reconciler.plan.rewrites import Rewrite
 from reconciler.resources.base import ResourceKind
 
 
@@ -39,3 +40,8 @@ def all_kinds() -> list[ResourceKind]:
 
 def kinds_in_delete_order() -> list[str]:
     return [module.kind for module in sorted(all_kinds(), key=lambda module: module.delete_rank)]
+
+
+def rewrite_catalogue() -> dict[str, tuple[Rewrite, ...]]:
+    """Every kind's rewrites of AWS, by kind, in registry order (see `reconciler.plan.rewrites`)."""
+    return {module.kind: module.rewrites for module in all_kinds()}

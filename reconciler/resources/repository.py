@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, parse_json_text, sort_by, tags_to_map
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, spec_fields, tag_delta
@@ -167,6 +168,7 @@ def desired_repository_tags(document: Document, context: PlanContext) -> dict[st
 class RepositoryKind:
     kind: ClassVar[str] = "Repository"
     delete_rank: ClassVar[int] = 70
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from reconciler.plan.delta import Delta, FieldDiff, diff_trees
 from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
@@ -205,6 +206,7 @@ AWS_DEFAULT_EGRESS = AtomicRule("-1", None, None, "cidr", "0.0.0.0/0")
 class SecurityGroupKind:
     kind: ClassVar[str] = "SecurityGroup"
     delete_rank: ClassVar[int] = 40
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

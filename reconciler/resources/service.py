@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import canonical_json, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import autoscaling
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
@@ -289,6 +290,7 @@ def _dependencies(spec: ServiceSpec, context: PlanContext) -> frozenset[GroupKey
 class ServiceKind:
     kind: ClassVar[str] = "Service"
     delete_rank: ClassVar[int] = 10
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
 from reconciler.plan.ownership import Ownership, source_of
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
@@ -190,6 +191,7 @@ def select(
 class TargetGroupKind:
     kind: ClassVar[str] = "TargetGroup"
     delete_rank: ClassVar[int] = 30
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
@@ -290,6 +291,7 @@ def revisions_to_deregister(live: LiveResource, context: PlanContext) -> list[Ma
 class TaskDefinitionKind:
     kind: ClassVar[str] = "TaskDefinition"
     delete_rank: ClassVar[int] = 60
+    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext
