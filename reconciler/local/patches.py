@@ -14,7 +14,9 @@ sequences need no further locking.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import ipaddress
 import json
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ def apply() -> None:
         if _applied:
             return
         _patch_ecs()
+        _patch_ec2()
         _patch_elbv2()
         _patch_application_autoscaling()
         _applied = True
@@ -666,6 +669,42 @@ def _refresh_load_balancer_arns(backend: Any) -> None:
                             used_by[arn].append(balancer.arn)
     for arn, group in backend.target_groups.items():
         group.load_balancer_arns = used_by[arn]
+
+
+# =====================================================================================================
+# EC2
+# =====================================================================================================
+
+
+def _patch_ec2() -> None:
+    from moto.ec2.responses.security_groups import SecurityGroups as Response
+
+    def process_rules(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            for rule in original(self):
+                yield {**rule, "ip_ranges": ec2_canonical_ip_ranges(rule.get("ip_ranges") or [])}
+
+        return handler
+
+    # Every Authorize*/Revoke* handler reads its rules through this one generator.
+    _replace(Response, "_process_rules_from_querystring", process_rules)
+
+
+def ec2_canonical_ip_ranges(ip_ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """AWS: a security group rule's CIDR block is stored and answered in canonical form (IPv6 in lower
+    case with zeros compressed: `2001:DB8:1234::/48` is `2001:db8:1234::/48`), so authorising another
+    spelling of a stored block is InvalidPermission.Duplicate; moto 5.2.5: stores the text as sent, so
+    every spelling is a rule of its own. A block that does not parse is left for moto to refuse.
+    """
+    canonical = []
+    for ip_range in ip_ranges:
+        item = dict(ip_range)
+        for key in ("CidrIp", "CidrIpv6"):
+            if isinstance(item.get(key), str):
+                with contextlib.suppress(ValueError):
+                    item[key] = str(ipaddress.ip_network(item[key], strict=True))
+        canonical.append(item)
+    return canonical
 
 
 # =====================================================================================================
