@@ -2,8 +2,18 @@
 
 Observed with DescribeLoadBalancers by name (one paginated listing instead when a name is missing,
 see `reconciler.resources.elbv2`), DescribeTags (20 ARNs a call), DescribeLoadBalancerAttributes
-only when the spec sets `attributes`, DescribeListeners only when it sets `listeners`, and
-DescribeRules (every page) only for listeners whose spec sets `rules`.
+only when the spec sets `attributes`, DescribeListeners only when it sets `listeners`,
+DescribeRules (every page) only for listeners whose spec sets `rules`, and
+DescribeListenerCertificates only for HTTPS listeners (the spec's HTTP listeners, the tutorial's,
+read nothing more).
+
+A listener's certificates are two things to ELBv2: the default certificate, the one
+CreateListener and ModifyListener take and DescribeListeners shows, and a certificate list (SNI),
+changed only with AddListenerCertificates / RemoveListenerCertificates and shown only by
+DescribeListenerCertificates. The spec's first certificate is the default, the others the list:
+a set keyed by ARN, converged with at most one Add and one Remove call per listener for exactly
+the difference. The list is read for every HTTPS listener, not only those listing more than one
+certificate, so that dropping certificates from a spec down to one still removes them.
 
 The load balancer itself is converged in its MAIN step group (SetSecurityGroups, SetSubnets,
 SetIpAddressType, ModifyLoadBalancerAttributes, AddTags); listeners and rules in a second group,
@@ -188,6 +198,22 @@ def desired_listener(listener: Listener, target_group_arn: Callable[[str], Any])
     return tree
 
 
+def additional_certificates(listener: Listener) -> frozenset[str]:
+    """The spec's certificates after the default: the listener's certificate list, a set by ARN."""
+    arns = [certificate.certificate_arn for certificate in listener.certificates or ()]
+    return frozenset(arns[1:]) - frozenset(arns[:1])
+
+
+def live_additional_certificates(
+    described: Sequence[Mapping[str, Any]], *, default: str | None
+) -> frozenset[str]:
+    """DescribeListenerCertificates' answer as the certificate list: the entry with `IsDefault` is
+    the default certificate, not a member; and the default certificate may also be listed as a
+    member (AWS then shows it twice), which says nothing the spec can differ on."""
+    members = {item["CertificateArn"] for item in described if not item.get("IsDefault")}
+    return frozenset(members - {default})
+
+
 def live_listener(listener: Mapping[str, Any]) -> dict[str, Any]:
     actions = listener.get("DefaultActions") or []
     tree: dict[str, Any] = {"Protocol": listener.get("Protocol")}
@@ -284,6 +310,9 @@ def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
     if port not in listeners:
         return ("listeners", f"port {port}")
     index = listeners[port]
+    if rest[:1] == ("certificates",) and len(rest) == 2:
+        arns = [item.certificate_arn for item in (spec.listeners or [])[index].certificates or ()]
+        return ("listeners", index, "certificates", arns.index(rest[1]) if rest[1] in arns else rest[1])
     if rest[:1] != ("rules",):
         return ("listeners", index, *(_spec_key(item) for item in rest))
     rules = {
@@ -330,7 +359,10 @@ class LoadBalancerKind:
                 details["attributes"] = elbv2.attributes_to_map(response.get("Attributes"))
             if spec.listeners is not None:
                 with_rules = {listener.port for listener in spec.listeners if listener.rules is not None}
-                details["listeners"] = await _observe_listeners(client, arn, with_rules)
+                https = frozenset(
+                    listener.port for listener in spec.listeners if listener.protocol == "HTTPS"
+                )
+                details["listeners"] = await _observe_listeners(client, arn, with_rules, https)
             found[document.name] = _live(document.name, balancer, tags.get(arn, {}), details)
         return found
 
@@ -549,6 +581,7 @@ def _listener_calls(
                 )
             )
             live_rules: Mapping[int, Mapping[str, Any]] = {}
+            live_certificates: frozenset[str] = frozenset()
         else:
             listener_arn = observed["arn"]
             listener_delta = diff_trees(
@@ -576,12 +609,41 @@ def _listener_calls(
                     )
                 )
             live_rules = observed.get("rules") or {}
+            live_certificates = live_additional_certificates(
+                observed.get("certificates") or (), default=(desired.get("Certificates") or [None])[0]
+            )
+        if listener.protocol == "HTTPS":
+            certificate_calls, certificate_diffs = _certificate_calls(
+                port, listener_arn, additional_certificates(listener), live_certificates
+            )
+            calls += certificate_calls
+            diffs += certificate_diffs
         if listener.rules is None:
             continue
         rule_calls, rule_diffs = _rule_calls(listener, listener_arn, live_rules, target_group_arn)
         calls += rule_calls
         diffs += rule_diffs
     return calls, Delta(tuple(diffs))
+
+
+def _certificate_calls(
+    port: int, listener_arn: Any, desired: frozenset[str], live: frozenset[str]
+) -> tuple[list[Call], list[FieldDiff]]:
+    """Exactly the certificate list's difference: one Add, then one Remove, each only when needed."""
+    missing, extra = sorted(desired - live), sorted(live - desired)
+    diffs = [FieldDiff(("listeners", port, "certificates", arn), arn, None) for arn in missing]
+    diffs += [FieldDiff(("listeners", port, "certificates", arn), None, arn) for arn in extra]
+    calls = [
+        Call(
+            "elbv2",
+            f"{operation}_listener_certificates",
+            {"ListenerArn": listener_arn, "Certificates": [{"CertificateArn": arn} for arn in arns]},
+            description=f"{verb} {len(arns)} certificate(s) on :{port}",
+        )
+        for operation, verb, arns in (("add", "add", missing), ("remove", "remove", extra))
+        if arns
+    ]
+    return calls, diffs
 
 
 def _rule_calls(
@@ -649,10 +711,11 @@ def _listener_request(desired: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _observe_listeners(
-    client: Any, load_balancer_arn: str, with_rules: set[int]
+    client: Any, load_balancer_arn: str, with_rules: set[int], with_certificates: frozenset[int] = frozenset()
 ) -> dict[int, dict[str, Any]]:
     """Listeners by port; rules by priority (every page: a first page alone would make the plan
-    re-create rules that exist) for the ports whose spec manages rules."""
+    re-create rules that exist) for the ports whose spec manages rules; the described certificates
+    (default and list) for the ports whose spec is an HTTPS listener."""
     listeners: dict[int, dict[str, Any]] = {}
     async for page in client.paginate(
         "describe_listeners", LoadBalancerArn=load_balancer_arn, PageSize=elbv2.PAGE_SIZE
@@ -668,6 +731,14 @@ async def _observe_listeners(
                 if not rule.get("IsDefault") and str(rule.get("Priority", "")).isdigit():
                     rules[int(rule["Priority"])] = rule
         listeners[port]["rules"] = rules
+    for port in sorted(with_certificates & set(listeners)):
+        listeners[port]["certificates"] = [
+            certificate
+            async for page in client.paginate(
+                "describe_listener_certificates", ListenerArn=listeners[port]["arn"], PageSize=elbv2.PAGE_SIZE
+            )
+            for certificate in page.get("Certificates", [])
+        ]
     return listeners
 
 
