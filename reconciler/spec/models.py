@@ -24,6 +24,7 @@ Pure: no I/O, no AWS SDK.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import re
@@ -786,11 +787,18 @@ RuleProtocol = Annotated[
 
 def _cidr(value: str, version: int) -> str:
     """The block in the one form EC2 stores and answers with (lower-case hex, zeros compressed, no
-    leading zeros): re-authorising another spelling of a stored block fails as a duplicate."""
+    leading zeros): re-authorising another spelling of a stored block fails as a duplicate.
+
+    EC2 would also clear host bits (``10.0.0.1/8`` is stored as ``10.0.0.0/8``); that is refused
+    here instead, naming the stored form, since a rule wider than it reads is more often a mistake.
+    """
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a valid CIDR block ({error})") from error
+        message = f"{value!r} is not a valid CIDR block ({error})"
+        with contextlib.suppress(ValueError):
+            message += f"; EC2 stores it as {ipaddress.ip_network(value, strict=False)}, so write that"
+        raise ValueError(message) from error
     if network.version != version or "/" not in value:
         raise ValueError(
             f"{value!r} is not an IPv{version} CIDR block such as {'0.0.0.0/0' if version == 4 else '::/0'}"
