@@ -909,7 +909,7 @@ async def _observe_listeners(
 ) -> dict[int, dict[str, Any]]:
     """Listeners by port; rules by priority (every page: a first page alone would make the plan
     re-create rules that exist) for the ports whose spec manages rules; the described certificates
-    (default and list) for the ports whose spec is an HTTPS listener."""
+    (default and list) for the ports whose spec and live listener are both HTTPS."""
     listeners: dict[int, dict[str, Any]] = {}
     async for page in client.paginate(
         "describe_listeners", LoadBalancerArn=load_balancer_arn, PageSize=elbv2.PAGE_SIZE
@@ -926,6 +926,8 @@ async def _observe_listeners(
                     rules[int(rule["Priority"])] = rule
         listeners[port]["rules"] = rules
     for port in sorted(with_certificates & set(listeners)):
+        if listeners[port]["listener"].get("Protocol") != "HTTPS":
+            continue  # not HTTPS yet: it has no certificate list to read
         listeners[port]["certificates"] = [
             certificate
             async for page in client.paginate(

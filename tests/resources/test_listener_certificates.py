@@ -5,6 +5,8 @@ against DescribeListenerCertificates answers shaped like AWS's, then end to end 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from reconciler.local import LocalAWS
 from reconciler.plan.steps import Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.resources.load_balancer import KIND as LOAD_BALANCER
+from reconciler.resources.load_balancer import _observe_listeners
 from reconciler.spec import Document, Kind, Metadata, SpecSet
 from reconciler.spec.models import LoadBalancerSpec
 from tests.harness import engine_pass, load
@@ -237,4 +240,55 @@ def test_certificates_removed_or_added_by_hand_or_dropped_from_the_spec_take_one
     write_spec(tmp_path, a, b)
     assert engine_pass(aws, load(tmp_path)).writes == {"elbv2.RemoveListenerCertificates": 1}
     assert described(aws) == sorted([(a, True), (b, False)])
+    assert not engine_pass(aws, load(tmp_path), apply=False).result.plan.has_changes
+
+
+class ListenersAnswer:
+    """DescribeListeners with an HTTP listener on :80 and an HTTPS one on :443; counts certificate reads."""
+
+    def __init__(self) -> None:
+        self.certificate_reads: list[str] = []
+
+    async def call(self, operation: str, /, **params: Any) -> dict[str, Any]:
+        raise AssertionError(f"unexpected {operation}")
+
+    async def paginate(self, operation: str, /, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        if operation == "describe_listeners":
+            plain = {**REAL_AWS_LISTENER, "ListenerArn": f"{LISTENER}-80", "Port": 80, "Protocol": "HTTP"}
+            del plain["SslPolicy"], plain["Certificates"]
+            yield {"Listeners": [plain, REAL_AWS_LISTENER]}
+            return
+        assert operation == "describe_listener_certificates"
+        self.certificate_reads.append(params["ListenerArn"])
+        yield {"Certificates": [{"CertificateArn": A, "IsDefault": True}]}
+
+
+def test_certificates_are_read_only_for_listeners_that_are_https_in_the_spec_and_on_aws() -> None:
+    # :80 is about to become HTTPS (the spec says so), but an HTTP listener has no certificate list.
+    client = ListenersAnswer()
+    listeners = asyncio.run(_observe_listeners(client, LB, set(), frozenset({80, 443})))
+    assert client.certificate_reads == [LISTENER]
+    assert "certificates" not in listeners[80]
+    assert listeners[443]["certificates"] == [{"CertificateArn": A, "IsDefault": True}]
+
+
+@pytest.mark.aws
+def test_an_http_listener_turned_https_gets_its_default_certificate_then_its_list(
+    aws: LocalAWS, tmp_path: Path, certificates: list[str]
+) -> None:
+    a, b, c, _ = certificates
+    write_spec(tmp_path, a)
+    engine_pass(aws, load(tmp_path))
+    spec = (tmp_path / "lb.yaml").read_text()
+    https_on_80 = spec.replace(
+        "    - port: 80\n      protocol: HTTP\n",
+        "    - port: 80\n      protocol: HTTPS\n"
+        f"      certificates: [{{certificateArn: {b}}}, {{certificateArn: {c}}}]\n",
+    )
+    (tmp_path / "lb.yaml").write_text(https_on_80)
+
+    changed = engine_pass(aws, load(tmp_path))
+
+    assert changed.result.ok, changed.result.execution
+    assert changed.writes == {"elbv2.ModifyListener": 1, "elbv2.AddListenerCertificates": 1}
     assert not engine_pass(aws, load(tmp_path), apply=False).result.plan.has_changes
