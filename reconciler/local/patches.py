@@ -14,7 +14,9 @@ sequences need no further locking.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import ipaddress
 import json
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ def apply() -> None:
         if _applied:
             return
         _patch_ecs()
+        _patch_ec2()
         _patch_elbv2()
         _patch_application_autoscaling()
         _applied = True
@@ -474,7 +477,7 @@ def _count_active_services(backend: Any, cluster: Any) -> None:
 
 
 def _patch_elbv2() -> None:
-    from moto.core.responses import ActionResult
+    from moto.core.responses import ActionResult, EmptyResult
     from moto.elbv2.responses import ELBV2Response as Response
 
     def create_load_balancer(original: Handler) -> Handler:
@@ -521,14 +524,97 @@ def _patch_elbv2() -> None:
 
         return handler
 
+    def modify_listener(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            arn, certificates = self._get_param("ListenerArn"), self._get_param("Certificates", [])
+            listener = _listener(self.elbv2_backend, arn) if certificates else None
+            certificate_list = list(listener.certificates[1:]) if listener is not None else []
+            result = original(self)
+            if listener is not None:
+                elbv2_modify_listener_keeps_the_certificate_list(listener, certificate_list)
+            return result
+
+        return handler
+
+    def add_listener_certificates(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            listener = _listener(self.elbv2_backend, self._get_param("ListenerArn"))
+            elbv2_add_listener_certificates_adds_each_once(listener, self._get_param("Certificates", []))
+            return ActionResult(
+                {"Certificates": [{"CertificateArn": arn} for arn in listener.certificates[1:]]}
+            )
+
+        return handler
+
+    def remove_listener_certificates(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            listener = _listener(self.elbv2_backend, self._get_param("ListenerArn"))
+            elbv2_remove_listener_certificates_keeps_the_default(
+                listener, self._get_param("Certificates", [])
+            )
+            return EmptyResult()
+
+        return handler
+
     _replace(Response, "create_load_balancer", create_load_balancer)
     _replace(Response, "create_target_group", create_target_group)
     _replace(Response, "create_listener", create_listener)
     _replace(Response, "describe_target_groups", describe_target_groups)
+    _replace(Response, "modify_listener", modify_listener)
+    _replace(Response, "add_listener_certificates", add_listener_certificates)
+    _replace(Response, "remove_listener_certificates", remove_listener_certificates)
+    # AWS: a listener's `Certificates` in CreateListener, DescribeListeners and ModifyListener answers is
+    # its default certificate alone ("[HTTPS or TLS listener] The default certificate for the listener",
+    # botocore's Listener shape); moto 5.2.5 answers the default and the whole certificate list.
+    for operation in ("CreateListener", "DescribeListeners", "ModifyListener"):
+        path = f"{operation}Output.Listeners.Listener.Certificates"
+        Response.RESPONSE_KEY_PATH_TO_TRANSFORMER[path] = elbv2_default_certificate_only
     # moto's own transformer drops an empty LoadBalancerArns from CreateTargetGroup's answer.
     Response.RESPONSE_KEY_PATH_TO_TRANSFORMER.pop(
         "CreateTargetGroupOutput.TargetGroups.TargetGroup.LoadBalancerArns", None
     )
+
+
+def _listener(backend: Any, arn: str) -> Any:
+    return backend.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+
+
+# moto keeps a listener's certificates in one list, `certificates`: the default first, then the
+# certificate list (SNI). The patches below keep it that way.
+
+
+def elbv2_default_certificate_only(certificates: list[str]) -> list[dict[str, str]] | None:
+    """A listener's `Certificates` as AWS answers them outside DescribeListenerCertificates."""
+    return [{"CertificateArn": certificates[0]}] if certificates else None
+
+
+def elbv2_modify_listener_keeps_the_certificate_list(listener: Any, certificate_list: list[str]) -> None:
+    """AWS: ModifyListener's `Certificates` replaces the default certificate only (exactly one is
+    allowed); the certificate list stays; moto 5.2.5: replaces the default and the whole list with
+    the request's certificates."""
+    listener.certificates = [listener.certificate, *certificate_list]
+
+
+def elbv2_add_listener_certificates_adds_each_once(listener: Any, certificates: list[dict[str, Any]]) -> None:
+    """AWS: "If the certificate in already in the certificate list, the call is successful but the
+    certificate is not added again" (AddListenerCertificates); moto 5.2.5: adds it again. The default
+    certificate may also be in the list, and is then described twice, as on AWS."""
+    for certificate in certificates:
+        if certificate["CertificateArn"] not in listener.certificates[1:]:
+            listener.certificates.append(certificate["CertificateArn"])
+
+
+def elbv2_remove_listener_certificates_keeps_the_default(
+    listener: Any, certificates: list[dict[str, Any]]
+) -> None:
+    """AWS: RemoveListenerCertificates removes from the certificate list; the default certificate
+    is not in it and stays (ModifyListener replaces it); moto 5.2.5: removes the default too,
+    leaving an HTTPS listener whose next certificate silently becomes its default."""
+    removed = {certificate["CertificateArn"] for certificate in certificates}
+    listener.certificates = [
+        *listener.certificates[:1],
+        *(arn for arn in listener.certificates[1:] if arn not in removed),
+    ]
 
 
 def elbv2_create_load_balancer_is_idempotent(backend: Any, params: dict[str, Any]) -> Any:
@@ -666,6 +752,42 @@ def _refresh_load_balancer_arns(backend: Any) -> None:
                             used_by[arn].append(balancer.arn)
     for arn, group in backend.target_groups.items():
         group.load_balancer_arns = used_by[arn]
+
+
+# =====================================================================================================
+# EC2
+# =====================================================================================================
+
+
+def _patch_ec2() -> None:
+    from moto.ec2.responses.security_groups import SecurityGroups as Response
+
+    def process_rules(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            for rule in original(self):
+                yield {**rule, "ip_ranges": ec2_canonical_ip_ranges(rule.get("ip_ranges") or [])}
+
+        return handler
+
+    # Every Authorize*/Revoke* handler reads its rules through this one generator.
+    _replace(Response, "_process_rules_from_querystring", process_rules)
+
+
+def ec2_canonical_ip_ranges(ip_ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """AWS: a security group rule's CIDR block is stored and answered in canonical form (IPv6 in lower
+    case with zeros compressed: `2001:DB8:1234::/48` is `2001:db8:1234::/48`), so authorising another
+    spelling of a stored block is InvalidPermission.Duplicate; moto 5.2.5: stores the text as sent, so
+    every spelling is a rule of its own. A block that does not parse is left for moto to refuse.
+    """
+    canonical = []
+    for ip_range in ip_ranges:
+        item = dict(ip_range)
+        for key in ("CidrIp", "CidrIpv6"):
+            if isinstance(item.get(key), str):
+                with contextlib.suppress(ValueError):
+                    item[key] = str(ipaddress.ip_network(item[key], strict=True))
+        canonical.append(item)
+    return canonical
 
 
 # =====================================================================================================

@@ -2,8 +2,18 @@
 
 Observed with DescribeLoadBalancers by name (one paginated listing instead when a name is missing,
 see `reconciler.resources.elbv2`), DescribeTags (20 ARNs a call), DescribeLoadBalancerAttributes
-only when the spec sets `attributes`, DescribeListeners only when it sets `listeners`, and
-DescribeRules (every page) only for listeners whose spec sets `rules`.
+only when the spec sets `attributes`, DescribeListeners only when it sets `listeners`,
+DescribeRules (every page) only for listeners whose spec sets `rules`, and
+DescribeListenerCertificates only for HTTPS listeners (the spec's HTTP listeners, the tutorial's,
+read nothing more).
+
+A listener's certificates are two things to ELBv2: the default certificate, the one
+CreateListener and ModifyListener take and DescribeListeners shows, and a certificate list (SNI),
+changed only with AddListenerCertificates / RemoveListenerCertificates and shown only by
+DescribeListenerCertificates. The spec's first certificate is the default, the others the list:
+a set keyed by ARN, converged with at most one Add and one Remove call per listener for exactly
+the difference. The list is read for every HTTPS listener, not only those listing more than one
+certificate, so that dropping certificates from a spec down to one still removes them.
 
 The load balancer itself is converged in its MAIN step group (SetSecurityGroups, SetSubnets,
 SetIpAddressType, ModifyLoadBalancerAttributes, AddTags); listeners and rules in a second group,
@@ -26,7 +36,7 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort_by
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
@@ -188,6 +198,22 @@ def desired_listener(listener: Listener, target_group_arn: Callable[[str], Any])
     return tree
 
 
+def additional_certificates(listener: Listener) -> frozenset[str]:
+    """The spec's certificates after the default: the listener's certificate list, a set by ARN."""
+    arns = [certificate.certificate_arn for certificate in listener.certificates or ()]
+    return frozenset(arns[1:]) - frozenset(arns[:1])
+
+
+def live_additional_certificates(
+    described: Sequence[Mapping[str, Any]], *, default: str | None
+) -> frozenset[str]:
+    """DescribeListenerCertificates' answer as the certificate list: the entry with `IsDefault` is
+    the default certificate, not a member; and the default certificate may also be listed as a
+    member (AWS then shows it twice), which says nothing the spec can differ on."""
+    members = {item["CertificateArn"] for item in described if not item.get("IsDefault")}
+    return frozenset(members - {default})
+
+
 def live_listener(listener: Mapping[str, Any]) -> dict[str, Any]:
     actions = listener.get("DefaultActions") or []
     tree: dict[str, Any] = {"Protocol": listener.get("Protocol")}
@@ -284,6 +310,9 @@ def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
     if port not in listeners:
         return ("listeners", f"port {port}")
     index = listeners[port]
+    if rest[:1] == ("certificates",) and len(rest) == 2:
+        arns = [item.certificate_arn for item in (spec.listeners or [])[index].certificates or ()]
+        return ("listeners", index, "certificates", arns.index(rest[1]) if rest[1] in arns else rest[1])
     if rest[:1] != ("rules",):
         return ("listeners", index, *(_spec_key(item) for item in rest))
     rules = {
@@ -300,10 +329,213 @@ def spec_path(path: Path, spec: LoadBalancerSpec) -> Path | None:
 # --- the kind --------------------------------------------------------------------------------------
 
 
+# What EC2/ELBv2 answer unlike the spec's spelling, and how this kind keeps it from showing as a
+# change: rendered to docs/aws-rewrites.md (see reconciler.plan.rewrites).
+_ELBV2 = "botocore elbv2 2015-12-01"
+_LB_DEFAULTS = (
+    "tests/resources/test_network_rewrites.py::"
+    "test_load_balancer_defaults_and_attributes_aws_fills_in_plan_nothing"
+)
+_ACTIONS = "tests/resources/test_load_balancer.py::test_listener_default_actions_compare_in_canonical_form"
+_CERTIFICATES = (
+    "tests/resources/test_listener_certificates.py::"
+    "test_a_real_aws_certificate_list_matching_the_spec_plans_nothing"
+)
+_RULE = "tests/resources/test_load_balancer.py::test_a_real_aws_rule_matches_its_spec_in_any_order"
+_RULE_PAGES = "tests/resources/test_load_balancer.py::test_every_page_of_rules_is_read"
+
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="scheme",
+        sent="left out",
+        answered="`internet-facing`",
+        handling=Handling.NOT_MANAGED,
+        how="compared only when the spec sets it",
+        source=f"{_ELBV2} CreateLoadBalancerInput.Scheme: the default is an Internet-facing load balancer",
+        test=_LB_DEFAULTS,
+    ),
+    Rewrite(
+        field="ipAddressType",
+        sent="left out",
+        answered="assumed `ipv4`",
+        handling=Handling.NOT_MANAGED,
+        how="compared only when the spec sets it, so whatever AWS fills in is never a difference",
+        source=f"undocumented: {_ELBV2} CreateLoadBalancerInput.IpAddressType lists the values but names "
+        "no default",
+        test=_LB_DEFAULTS,
+    ),
+    Rewrite(
+        field="type",
+        sent="left out",
+        answered="`application`",
+        handling=Handling.NORMALISED,
+        how="the engine always sends and compares `application`, the only type the spec allows",
+        source=f"{_ELBV2} CreateLoadBalancerInput.Type: the default is application",
+        test=_LB_DEFAULTS,
+    ),
+    Rewrite(
+        field="subnets",
+        sent="subnet ids in any order, or `default`",
+        answered="`AvailabilityZones[]`, one `{ZoneName, SubnetId, LoadBalancerAddresses}` per subnet, in "
+        "any order",
+        handling=Handling.NORMALISED,
+        how="both sides become the sorted list of subnet ids; `default` is resolved to the default "
+        "VPC's default-for-AZ subnets once per pass",
+        source=f"{_ELBV2} LoadBalancer.AvailabilityZones: the subnets for the load balancer",
+        test="tests/resources/test_load_balancer.py::test_load_balancer_subnets_and_groups_compare_sorted",
+    ),
+    Rewrite(
+        field="securityGroups",
+        sent="SecurityGroup document names (or `sg-` ids), in any order",
+        answered="`SecurityGroups`, group ids in any order",
+        handling=Handling.RESOLVED,
+        how="names are resolved to the groups' ids and both sides sorted",
+        source=f"{_ELBV2} LoadBalancer.SecurityGroups: the IDs of the security groups",
+        test="tests/resources/test_load_balancer.py::test_in_sync_real_aws_load_balancer_plans_nothing",
+    ),
+    Rewrite(
+        field="attributes",
+        sent="YAML numbers and booleans, `60`, `true`",
+        answered='strings, `"60"`, `"true"`',
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="values are stored as AWS's strings when the spec loads",
+        source=f"{_ELBV2} LoadBalancerAttribute.Value is a string shape",
+        test=_LB_DEFAULTS,
+    ),
+    Rewrite(
+        field="attributes",
+        sent="some keys",
+        answered="every attribute of the load balancer, with its default (`idle_timeout.timeout_seconds` 60, "
+        "`deletion_protection.enabled` false, ...)",
+        handling=Handling.NOT_MANAGED,
+        how="only the keys the spec sets are compared and sent",
+        source=f"{_ELBV2} LoadBalancerAttribute.Key documents each attribute with its default",
+        test=_LB_DEFAULTS,
+    ),
+    Rewrite(
+        field="listeners[].sslPolicy",
+        sent="left out",
+        answered="a security policy AWS chooses",
+        handling=Handling.NOT_MANAGED,
+        how="compared only when the spec sets it",
+        source=f"undocumented: {_ELBV2} CreateListenerInput.SslPolicy names no default, yet "
+        "Listener.SslPolicy is answered for every HTTPS listener",
+        test="tests/resources/test_load_balancer.py::test_https_listener_manages_the_default_certificate_and_policy_only_when_set",
+    ),
+    Rewrite(
+        field="listeners[].certificates",
+        sent="several certificates",
+        answered="DescribeListeners: the default certificate alone; DescribeListenerCertificates: the "
+        "default (`IsDefault: true`) and the certificate list",
+        handling=Handling.NORMALISED,
+        how="the first certificate is compared with the default; the others, as a set, with "
+        "DescribeListenerCertificates' entries that are not `IsDefault`, read for HTTPS listeners only",
+        source=f"{_ELBV2} Listener.Certificates: the default certificate for the listener; "
+        "Certificate.IsDefault is included only when describing listener certificates",
+        test=_CERTIFICATES,
+    ),
+    Rewrite(
+        field="listeners[].certificates",
+        sent="the default certificate also after the first",
+        answered="DescribeListenerCertificates lists it twice, once with `IsDefault` true and once false",
+        handling=Handling.NORMALISED,
+        how="the default certificate is never a member of the compared set",
+        source=f"{_ELBV2} DescribeListenerCertificates: if the default certificate is also in the "
+        "certificate list, it appears twice in the results",
+        test=_CERTIFICATES,
+    ),
+    Rewrite(
+        field="listeners[].defaultAction, listeners[].rules[].actions[]",
+        sent="one action, no `order`",
+        answered="`Order: 1`",
+        handling=Handling.NORMALISED,
+        how="`Order` is dropped on both sides: the spec allows one action per listener or rule",
+        source=f"undocumented: {_ELBV2} Action.Order says it is required with several actions, not "
+        "that AWS numbers a single one",
+        test=_ACTIONS,
+    ),
+    Rewrite(
+        field="listeners[].defaultAction, listeners[].rules[].actions[]",
+        sent="`{type: forward, targetGroup: NAME}` (sent as `TargetGroupArn`)",
+        answered="`TargetGroupArn` plus an echoed `ForwardConfig` with that target group at `Weight` 1 and "
+        "`TargetGroupStickinessConfig` `{Enabled: false}`",
+        handling=Handling.NORMALISED,
+        how="every shape of a forward becomes one `ForwardConfig` with weights and stickiness spelt out; "
+        "a plain forward is sent back as `TargetGroupArn`",
+        source="https://github.com/hashicorp/terraform-provider-aws/issues/40916",
+        test="tests/resources/test_load_balancer.py::test_every_shape_of_a_plain_forward_is_one_canonical_form",
+    ),
+    Rewrite(
+        field="listeners[].defaultAction.forwardConfig (and rules' actions)",
+        sent="target groups in any order, `weight` left out, stickiness disabled",
+        answered="target groups in any order, `Weight` 1, a `DurationSeconds` even while stickiness is off",
+        handling=Handling.NORMALISED,
+        how="target groups sorted by ARN, a missing weight is 1, and the duration is dropped while "
+        "stickiness is off",
+        source="https://github.com/hashicorp/terraform-provider-aws/issues/40916",
+        test=_ACTIONS,
+    ),
+    Rewrite(
+        field="listeners[].defaultAction.redirectConfig (and rules' actions)",
+        sent="some of protocol, port, host, path, query left out; `port` as a YAML number",
+        answered="the parts left out as `#{protocol}`, `#{port}`, `#{host}`, `/#{path}`, `#{query}`; the "
+        'port as a string, `"443"`',
+        handling=Handling.NORMALISED,
+        how="the keywords that keep each part are filled in on both sides; `port` is stored as a "
+        "string when the spec loads",
+        source=f"undocumented: {_ELBV2} RedirectActionConfig names the #{{...}} keywords and types Port "
+        "as a string, but not the values AWS fills in for parts left unset",
+        test=_ACTIONS,
+    ),
+    Rewrite(
+        field="listeners[].defaultAction.fixedResponseConfig (and rules' actions)",
+        sent="`statusCode` as a YAML number; `contentType` left out",
+        answered='`StatusCode` as a string, `"503"`; a `ContentType` may be answered',
+        handling=Handling.NOT_MANAGED,
+        how="`statusCode` is stored as a string when the spec loads; a `contentType` the spec leaves out "
+        "is not compared",
+        source=f"undocumented: {_ELBV2} FixedResponseActionConfig types StatusCode as a string and names "
+        "no ContentType default",
+        test=_ACTIONS,
+    ),
+    Rewrite(
+        field="listeners[].rules[].conditions",
+        sent="`{field, values}` in any order, values in any order",
+        answered="`Values` and the field's `...Config` object (`PathPatternConfig`, `HostHeaderConfig`, ...) "
+        "both, or only the config object; in any order",
+        handling=Handling.NORMALISED,
+        how="every shape becomes `{Field, Values}` with sorted values, and the conditions are sorted",
+        source=f"{_ELBV2} RuleCondition.Values: specify only for host-header or path-pattern, "
+        "alternatively HostHeaderConfig or PathPatternConfig",
+        test=_RULE,
+    ),
+    Rewrite(
+        field="listeners[].rules[].conditions (query-string)",
+        sent="`key=value` strings",
+        answered="`QueryStringConfig.Values[]` of `{Key, Value}` pairs",
+        handling=Handling.NORMALISED,
+        how="pairs become `key=value` (a value alone without `=`) on both sides",
+        source=f"{_ELBV2} QueryStringConditionConfig.Values: the key/value pairs or values",
+        test="tests/resources/test_load_balancer.py::test_conditions_of_every_shape_normalise_to_sorted_values",
+    ),
+    Rewrite(
+        field="listeners[].rules[].priority",
+        sent="a number, `10`",
+        answered='a string, `"10"`; DescribeRules also answers the default rule (`IsDefault`, priority '
+        '`"default"`)',
+        handling=Handling.NORMALISED,
+        how="rules are keyed by the priority parsed as a number; the default rule is skipped (it is the "
+        "listener's default action)",
+        source=f"{_ELBV2} Rule.Priority is a string shape; Rule.IsDefault",
+        test=_RULE_PAGES,
+    ),
+)
+
+
 class LoadBalancerKind:
     kind: ClassVar[str] = "LoadBalancer"
     delete_rank: ClassVar[int] = 20
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext
@@ -330,7 +562,10 @@ class LoadBalancerKind:
                 details["attributes"] = elbv2.attributes_to_map(response.get("Attributes"))
             if spec.listeners is not None:
                 with_rules = {listener.port for listener in spec.listeners if listener.rules is not None}
-                details["listeners"] = await _observe_listeners(client, arn, with_rules)
+                https = frozenset(
+                    listener.port for listener in spec.listeners if listener.protocol == "HTTPS"
+                )
+                details["listeners"] = await _observe_listeners(client, arn, with_rules, https)
             found[document.name] = _live(document.name, balancer, tags.get(arn, {}), details)
         return found
 
@@ -549,6 +784,7 @@ def _listener_calls(
                 )
             )
             live_rules: Mapping[int, Mapping[str, Any]] = {}
+            live_certificates: frozenset[str] = frozenset()
         else:
             listener_arn = observed["arn"]
             listener_delta = diff_trees(
@@ -576,12 +812,41 @@ def _listener_calls(
                     )
                 )
             live_rules = observed.get("rules") or {}
+            live_certificates = live_additional_certificates(
+                observed.get("certificates") or (), default=(desired.get("Certificates") or [None])[0]
+            )
+        if listener.protocol == "HTTPS":
+            certificate_calls, certificate_diffs = _certificate_calls(
+                port, listener_arn, additional_certificates(listener), live_certificates
+            )
+            calls += certificate_calls
+            diffs += certificate_diffs
         if listener.rules is None:
             continue
         rule_calls, rule_diffs = _rule_calls(listener, listener_arn, live_rules, target_group_arn)
         calls += rule_calls
         diffs += rule_diffs
     return calls, Delta(tuple(diffs))
+
+
+def _certificate_calls(
+    port: int, listener_arn: Any, desired: frozenset[str], live: frozenset[str]
+) -> tuple[list[Call], list[FieldDiff]]:
+    """Exactly the certificate list's difference: one Add, then one Remove, each only when needed."""
+    missing, extra = sorted(desired - live), sorted(live - desired)
+    diffs = [FieldDiff(("listeners", port, "certificates", arn), arn, None) for arn in missing]
+    diffs += [FieldDiff(("listeners", port, "certificates", arn), None, arn) for arn in extra]
+    calls = [
+        Call(
+            "elbv2",
+            f"{operation}_listener_certificates",
+            {"ListenerArn": listener_arn, "Certificates": [{"CertificateArn": arn} for arn in arns]},
+            description=f"{verb} {len(arns)} certificate(s) on :{port}",
+        )
+        for operation, verb, arns in (("add", "add", missing), ("remove", "remove", extra))
+        if arns
+    ]
+    return calls, diffs
 
 
 def _rule_calls(
@@ -649,10 +914,11 @@ def _listener_request(desired: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _observe_listeners(
-    client: Any, load_balancer_arn: str, with_rules: set[int]
+    client: Any, load_balancer_arn: str, with_rules: set[int], with_certificates: frozenset[int] = frozenset()
 ) -> dict[int, dict[str, Any]]:
     """Listeners by port; rules by priority (every page: a first page alone would make the plan
-    re-create rules that exist) for the ports whose spec manages rules."""
+    re-create rules that exist) for the ports whose spec manages rules; the described certificates
+    (default and list) for the ports whose spec and live listener are both HTTPS."""
     listeners: dict[int, dict[str, Any]] = {}
     async for page in client.paginate(
         "describe_listeners", LoadBalancerArn=load_balancer_arn, PageSize=elbv2.PAGE_SIZE
@@ -668,6 +934,16 @@ async def _observe_listeners(
                 if not rule.get("IsDefault") and str(rule.get("Priority", "")).isdigit():
                     rules[int(rule["Priority"])] = rule
         listeners[port]["rules"] = rules
+    for port in sorted(with_certificates & set(listeners)):
+        if listeners[port]["listener"].get("Protocol") != "HTTPS":
+            continue  # not HTTPS yet: it has no certificate list to read
+        listeners[port]["certificates"] = [
+            certificate
+            async for page in client.paginate(
+                "describe_listener_certificates", ListenerArn=listeners[port]["arn"], PageSize=elbv2.PAGE_SIZE
+            )
+            for certificate in page.get("Certificates", [])
+        ]
     return listeners
 
 

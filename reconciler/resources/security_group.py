@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from reconciler.plan.delta import Delta, FieldDiff, diff_trees
 from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
@@ -203,10 +203,121 @@ AWS_DEFAULT_EGRESS = AtomicRule("-1", None, None, "cidr", "0.0.0.0/0")
 """The rule EC2 adds to every new group: all traffic out to anywhere."""
 
 
+# What EC2/ELBv2 answer unlike the spec's spelling, and how this kind keeps it from showing as a
+# change: rendered to docs/aws-rewrites.md (see reconciler.plan.rewrites).
+_EC2 = "botocore ec2 2016-11-15"
+_SG_TABLE = (
+    "tests/resources/test_network_rewrites.py::test_security_group_spellings_ec2_rewrites_plan_nothing"
+)
+
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="ingress[].ipv6Cidr, egress[].ipv6Cidr",
+        sent="`2001:DB8:1234::/48`, `2001:db8:0:0::/64`, leading zeros",
+        answered="the canonical form, `2001:db8:1234::/48`, `2001:db8::/64`; authorising another spelling "
+        "of a stored block fails with InvalidPermission.Duplicate",
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="the spec's block is rewritten with Python's `ipaddress` to the compressed lower-case form",
+        source=f"{_EC2} Ipv6Range.CidrIpv6: AWS canonicalizes IPv4 and IPv6 CIDRs, describes return the "
+        "canonicalized form, and adding a non-canonical duplicate throws a duplicate rule error",
+        test="tests/resources/test_security_group_aws.py::test_non_canonical_ranges_converge_once_then_need_no_writes",
+    ),
+    Rewrite(
+        field="ingress[].cidr, egress[].cidr",
+        sent="`10.0.0.0/08`",
+        answered="`10.0.0.0/8`",
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="the spec's block is rewritten with Python's `ipaddress` to its canonical form",
+        source=f"{_EC2} IpRange.CidrIp: AWS canonicalizes IPv4 and IPv6 CIDRs",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="ingress[].cidr, egress[].cidr, and the ipv6Cidr fields",
+        sent="a block with host bits set, `10.0.0.1/8`",
+        answered="`10.0.0.0/8`",
+        handling=Handling.REQUIRED_FORM,
+        how="refused, with an error naming the block EC2 would store: a rule wider than it reads is "
+        "more often a mistake than meant",
+        source=f"{_EC2} IpRange.CidrIp: 100.68.0.18/18 is canonicalized to 100.68.0.0/18",
+        test="tests/spec/test_bad_corpus.py::test_bad_spec_is_refused_at_the_expected_line",
+    ),
+    Rewrite(
+        field="ingress[].protocol, egress[].protocol",
+        sent="a protocol number, `6`, `17`, `1`, `58`",
+        answered="assumed the name, `tcp`, `udp`, `icmp`, `icmpv6`",
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="the spec's number becomes the name, and a number in EC2's answer is mapped to the name "
+        "too, so either answer compares equal",
+        source=f"undocumented: {_EC2} IpPermission.IpProtocol accepts a name or a number but does not "
+        "say which one describes answer with",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="ingress[].protocol, egress[].protocol",
+        sent="`all`, `ALL`, the YAML number `-1`, or a name in upper case (`TCP`)",
+        answered="`-1`; names in lower case",
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="stored as `-1` and lower-case names when the spec loads; EC2's answer is lower-cased too",
+        source=f"{_EC2} IpPermission.IpProtocol: names tcp, udp, icmp, icmpv6; use -1 for all protocols",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="ingress[] / egress[] with protocol -1",
+        sent="no ports (the spec refuses port fields with protocol -1)",
+        answered="no `FromPort`/`ToPort`, or -1 for both",
+        handling=Handling.NORMALISED,
+        how="a rule for every protocol compares as all ports, whatever ports the answer carries",
+        source=f"{_EC2} IpPermission.IpProtocol: -1 allows traffic on all ports, regardless of any port "
+        "range you specify",
+        test="tests/resources/test_security_group.py::test_live_protocol_and_ports_are_normalised",
+    ),
+    Rewrite(
+        field="ingress[] / egress[] with protocol icmp or icmpv6",
+        sent="no ports (every type and code)",
+        answered="`FromPort: -1`, `ToPort: -1`",
+        handling=Handling.NORMALISED,
+        how="-1/-1 and no ports both mean every ICMP type and code on both sides",
+        source=f"{_EC2} IpPermission.FromPort/ToPort: for ICMP the type and code, -1 for all",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="ingress[], egress[]",
+        sent="one rule per source, in any order",
+        answered="rules merged per protocol and port range, each with lists of `IpRanges`, "
+        "`Ipv6Ranges`, `PrefixListIds` and `UserIdGroupPairs` (empty lists included), in any order",
+        handling=Handling.NORMALISED,
+        how="both sides are expanded to one rule per source and sorted, and compared as a set; exactly "
+        "the missing ones are authorised and the extra ones revoked",
+        source=f"{_EC2} IpPermission: one protocol and port range with lists of sources",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="ingress[].securityGroup, egress[].securityGroup",
+        sent="a SecurityGroup document's name",
+        answered="`UserIdGroupPairs[].GroupId` (an `sg-` id) with the owner's `UserId`",
+        handling=Handling.RESOLVED,
+        how="the name is resolved to the group id it has this pass; `UserId` is not compared",
+        source=f"{_EC2} UserIdGroupPair.UserId: the account id of the referenced group is returned",
+        test=_SG_TABLE,
+    ),
+    Rewrite(
+        field="egress",
+        sent="left out",
+        answered="EC2's allow-all egress rule (`-1` to `0.0.0.0/0`), added to every new group",
+        handling=Handling.NOT_MANAGED,
+        how="egress a spec leaves out is not managed; a spec that sets egress is compared with the rule "
+        "included, so a new group's plan revokes it at create when the spec does not list it",
+        source="undocumented: no botocore ec2 documentation string or example states it; a new group "
+        "has the rule on moto too (LOCAL-AWS-NOTES.md)",
+        test="tests/resources/test_security_group.py::test_an_in_sync_real_aws_group_plans_nothing",
+    ),
+)
+
+
 class SecurityGroupKind:
     kind: ClassVar[str] = "SecurityGroup"
     delete_rank: ClassVar[int] = 40
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

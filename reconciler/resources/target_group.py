@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
 from reconciler.plan.ownership import Ownership, source_of
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
@@ -188,10 +188,114 @@ def select(
     return Selection(current=current, previous=alternate if current is primary else primary)
 
 
+# What EC2/ELBv2 answer unlike the spec's spelling, and how this kind keeps it from showing as a
+# change: rendered to docs/aws-rewrites.md (see reconciler.plan.rewrites).
+_ELBV2 = "botocore elbv2 2015-12-01"
+_TG_DEFAULTS = "tests/resources/test_target_group.py::test_real_aws_defaults_never_show_as_drift"
+_TG_ATTRIBUTES = (
+    "tests/resources/test_network_rewrites.py::"
+    "test_target_group_attributes_aws_answers_as_strings_and_in_full_plan_nothing"
+)
+
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="healthCheck.port",
+        sent="left out",
+        answered="`traffic-port` (port 80 for GENEVE)",
+        handling=Handling.NOT_MANAGED,
+        how="a health-check field the spec leaves out is not compared",
+        source=f"{_ELBV2} CreateTargetGroupInput.HealthCheckPort: the default is traffic-port",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="healthCheck.port",
+        sent="a YAML number, `3000`",
+        answered='the string `"3000"`',
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="stored as AWS's string when the spec loads; a number in an answer is compared as its string",
+        source=f"{_ELBV2} TargetGroup.HealthCheckPort is a string shape",
+        test="tests/resources/test_target_group.py::test_a_numeric_health_check_port_from_the_api_compares_as_its_string",
+    ),
+    Rewrite(
+        field="healthCheck.matcher",
+        sent="left out",
+        answered='`{HttpCode: "200"}` for an ALB target group (`12` as GrpcCode for GRPC)',
+        handling=Handling.NOT_MANAGED,
+        how="not compared when the spec leaves it out",
+        source=f"{_ELBV2} Matcher.HttpCode: for Application Load Balancers the default value is 200",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="healthCheck.matcher.httpCode, healthCheck.matcher.grpcCode",
+        sent="a YAML number, `200`",
+        answered='the string `"200"`',
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="stored as AWS's string when the spec loads",
+        source=f"{_ELBV2} Matcher.HttpCode is a string shape",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="healthCheck.intervalSeconds, timeoutSeconds, healthyThresholdCount, unhealthyThresholdCount",
+        sent="left out",
+        answered="defaults per protocol and target type (HTTP: 30, 6, 5, 2; lambda: 35, 30, 5, 5)",
+        handling=Handling.NOT_MANAGED,
+        how="not compared when the spec leaves them out",
+        source=f"{_ELBV2} CreateTargetGroupInput.HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds, "
+        "HealthyThresholdCount, UnhealthyThresholdCount",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="healthCheck.path, healthCheck.protocol, healthCheck.enabled",
+        sent="left out",
+        answered="`/` (`/AWS.ALB/healthcheck` for GRPC), `HTTP`, `true` (`false` for lambda)",
+        handling=Handling.NOT_MANAGED,
+        how="not compared when the spec leaves them out",
+        source=f"{_ELBV2} CreateTargetGroupInput.HealthCheckPath, HealthCheckProtocol, HealthCheckEnabled",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="protocolVersion, ipAddressType, targetType",
+        sent="left out",
+        answered="`HTTP1`, `ipv4`, `instance`",
+        handling=Handling.NOT_MANAGED,
+        how="compared (and a difference replaces the target group) only when the spec sets them",
+        source=f"{_ELBV2} CreateTargetGroupInput.ProtocolVersion, IpAddressType, TargetType",
+        test=_TG_DEFAULTS,
+    ),
+    Rewrite(
+        field="attributes",
+        sent="YAML numbers and booleans, `30`, `true`",
+        answered='strings, `"30"`, `"true"`',
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="values are stored as AWS's strings when the spec loads",
+        source=f"{_ELBV2} TargetGroupAttribute.Value is a string shape",
+        test=_TG_ATTRIBUTES,
+    ),
+    Rewrite(
+        field="attributes",
+        sent="some keys",
+        answered="every attribute of the target group, with its default",
+        handling=Handling.NOT_MANAGED,
+        how="only the keys the spec sets are compared and sent",
+        source=f"{_ELBV2} TargetGroupAttribute.Key documents each attribute with its default",
+        test=_TG_ATTRIBUTES,
+    ),
+    Rewrite(
+        field="vpc",
+        sent="`default`",
+        answered="`VpcId`, the default VPC's id",
+        handling=Handling.RESOLVED,
+        how="the account's default VPC is looked up once per pass",
+        source=f"{_ELBV2} TargetGroup.VpcId",
+        test="tests/resources/test_target_group.py::test_in_sync_real_aws_target_group_plans_nothing",
+    ),
+)
+
+
 class TargetGroupKind:
     kind: ClassVar[str] = "TargetGroup"
     delete_rank: ClassVar[int] = 30
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

@@ -24,6 +24,7 @@ Pure: no I/O, no AWS SDK.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import re
@@ -736,10 +737,13 @@ class TaskDefinitionSpec(KindSpec):
 # --- SecurityGroup -------------------------------------------------------------------------------
 
 _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "icmpv6": "icmpv6", "-1": "-1", "all": "-1"}
+# EC2 accepts these IANA numbers and answers with the names, so a spec saying `6` is stored as `tcp`.
+_PROTOCOLS |= {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
 
 def _normalise_protocol(value: object) -> object:
-    """``all``, ``-1`` and the YAML integer ``-1`` all mean every protocol: AWS's ``"-1"``."""
+    """``all``, ``-1`` and the YAML integer ``-1`` all mean every protocol: AWS's ``"-1"``; the
+    numbers of the four named protocols become their names (``6`` is ``tcp``)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -768,9 +772,13 @@ RuleProtocol = Annotated[
                         "ICMP",
                         "ICMPV6",
                         "ALL",
+                        "6",
+                        "17",
+                        "1",
+                        "58",
                     ]
                 },
-                {"const": -1},
+                {"enum": [-1, 6, 17, 1, 58]},
             ]
         }
     ),
@@ -778,15 +786,24 @@ RuleProtocol = Annotated[
 
 
 def _cidr(value: str, version: int) -> str:
+    """The block in the one form EC2 stores and answers with (lower-case hex, zeros compressed, no
+    leading zeros): re-authorising another spelling of a stored block fails as a duplicate.
+
+    EC2 would also clear host bits (``10.0.0.1/8`` is stored as ``10.0.0.0/8``); that is refused
+    here instead, naming the stored form, since a rule wider than it reads is more often a mistake.
+    """
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a valid CIDR block ({error})") from error
+        message = f"{value!r} is not a valid CIDR block ({error})"
+        with contextlib.suppress(ValueError):
+            message += f"; EC2 stores it as {ipaddress.ip_network(value, strict=False)}, so write that"
+        raise ValueError(message) from error
     if network.version != version or "/" not in value:
         raise ValueError(
             f"{value!r} is not an IPv{version} CIDR block such as {'0.0.0.0/0' if version == 4 else '::/0'}"
         )
-    return value
+    return str(network)
 
 
 class SecurityGroupRule(SpecModel):
@@ -1057,6 +1074,12 @@ class Certificate(SpecModel):
 
 
 class Listener(SpecModel):
+    """One listener of a load balancer, keyed by port.
+
+    ``certificates``: the first is the listener's default certificate (the one CreateListener and
+    ModifyListener take); the others are its additional (SNI) certificates, a set by ARN.
+    """
+
     port: Port
     protocol: Literal["HTTP", "HTTPS"]
     ssl_policy: str | None = None
@@ -1070,6 +1093,11 @@ class Listener(SpecModel):
             raise ValueError("an HTTPS listener needs certificates")
         if self.protocol == "HTTP" and (self.certificates or self.ssl_policy):
             raise ValueError("certificates and sslPolicy are only allowed on HTTPS listeners")
+        arns = [certificate.certificate_arn for certificate in self.certificates or ()]
+        # The certificates after the first are a set keyed by ARN (AddListenerCertificates).
+        twice = sorted({arn for arn in arns if arns.count(arn) > 1})
+        if twice:
+            raise ValueError(f"certificate {twice[0]} is listed twice")
         return self
 
 
