@@ -113,7 +113,7 @@ async def observe_all(
             resources[(kind, name)] = live
     for fact_task in fact_tasks:
         facts.update(fact_task.result())
-    found = _orphans([task.result() for task in orphan_tasks], spec_set)
+    found = _orphans([task.result() for task in orphan_tasks], spec_set, resources)
     return LiveState(resources=resources, orphans=tuple(found), facts=facts, orphans_observed=with_orphans)
 
 
@@ -123,15 +123,33 @@ def first_error(group: BaseExceptionGroup[AwsError]) -> AwsError:
     return first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _orphans(owned_by_kind: Sequence[Sequence[LiveResource]], spec_set: SpecSet) -> list[LiveResource]:
-    """Owned objects whose source document is no longer in the spec set."""
-    present = {(document.kind, document.name) for document in spec_set}
+def _orphans(
+    owned_by_kind: Sequence[Sequence[LiveResource]],
+    spec_set: SpecSet,
+    resources: Mapping[tuple[str, str], LiveResource],
+) -> list[LiveResource]:
+    """Owned objects that no document resolves to.
+
+    A managed resource is its AWS identity, not its document's name: an owned object that a
+    document resolved to is that document's, whatever its source tag says (a renamed document
+    re-tags it, never deletes it). An owned object that no document resolved to is an orphan,
+    whether its document is gone or now resolves to another identity (an AWS name changed: the
+    old object is replaced, and `replaced_by` names the document).
+    """
+    claimed = {
+        (live.kind, identity)
+        for live in resources.values()
+        for identity in (live.identifier, *live.also_identifies)
+    }
     orphans: list[LiveResource] = []
     for owned in owned_by_kind:
         for live in owned:
             source = source_of(live.tags)
-            if source is not None and source not in present:
-                orphans.append(live)
+            if source is None or (live.kind, live.identifier) in claimed:
+                continue
+            if source in spec_set:
+                live = replace(live, replaced_by=source)
+            orphans.append(live)
     return orphans
 
 

@@ -113,12 +113,18 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
             )
             for orphan in candidates
         ]
+    # Create before destroy: an object replaced under a new AWS name goes only once the new one is
+    # there and steady (a service's rollout completed), so traffic never has nowhere to go.
+    waiting = [orphan for orphan in candidates if not _replacement_steady(orphan, context)]
+    candidates = [orphan for orphan in candidates if orphan not in waiting]
     rank = _delete_rank()
     candidates.sort(key=lambda orphan: (rank[orphan.kind], orphan.name))
     allowed = candidates[: context.settings.max_deletes]
     deferred = candidates[context.settings.max_deletes :]
     plans = [
-        _chain_after_earlier_kinds(kind_module(o.kind).plan_delete(o, context), allowed, rank)
+        _chain_after_earlier_kinds(
+            _with_reason(kind_module(o.kind).plan_delete(o, context), o), allowed, rank
+        )
         for o in allowed
     ]
     plans += [
@@ -131,9 +137,40 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
         )
         for orphan in deferred
     ]
+    plans += [
+        ResourcePlan(
+            orphan.kind,
+            orphan.name,
+            Action.DELETE,
+            message=f"{_replaced(orphan)}; deleted once the new one is steady",
+            report_only=True,
+        )
+        for orphan in waiting
+    ]
     if context.settings.report_only:
         plans = [replace(plan, report_only=True) for plan in plans]
     return plans
+
+
+def _replaced(orphan: LiveResource) -> str:
+    assert orphan.replaced_by is not None
+    kind, name = orphan.replaced_by
+    return f"replaced: {orphan.identifier} was {kind}/{name}'s, which now names another AWS object"
+
+
+def _with_reason(plan: ResourcePlan, orphan: LiveResource) -> ResourcePlan:
+    return plan if orphan.replaced_by is None else replace(plan, message=_replaced(orphan))
+
+
+def _replacement_steady(orphan: LiveResource, context: PlanContext) -> bool:
+    """True unless the orphan was replaced and its successor is missing or still rolling out."""
+    if orphan.replaced_by is None:
+        return True
+    successor = context.live_of(*orphan.replaced_by)
+    if successor is None:
+        return False
+    rollout = successor.details.get("rollout") or {}
+    return not rollout.get("failed") and rollout.get("rolloutState") in (None, "COMPLETED")
 
 
 def _chain_after_earlier_kinds(

@@ -56,6 +56,12 @@ class LiveResource:
     tags: Mapping[str, str] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    also_identifies: frozenset[str] = frozenset()
+    """Identities of other AWS objects this document's resource accounts for (the old target group
+    of a replacement in progress): owned by the document, so never orphans."""
+    replaced_by: ResourceKey | None = None
+    """For an orphan whose document still exists but now resolves to another AWS object (its AWS
+    name changed): that document. It is deleted only after the new object is steady."""
 
     @property
     def key(self) -> ResourceKey:

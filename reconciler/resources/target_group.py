@@ -30,7 +30,7 @@ alternate never takes over that document's target group (a conflict too).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
@@ -349,9 +349,10 @@ class TargetGroupKind:
                 }
             if selection.blocked is not None:
                 details["blocked"] = _summary(selection.blocked)
-            found[document.name] = _live(
-                document.name, current, tags.get(current["TargetGroupArn"], {}), details
-            )
+            live = _live(document.name, current, tags.get(current["TargetGroupArn"], {}), details)
+            if selection.previous is not None:
+                live = replace(live, also_identifies=frozenset({selection.previous["TargetGroupArn"]}))
+            found[document.name] = live
         return found
 
     async def observe_facts(
