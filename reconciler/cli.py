@@ -380,7 +380,9 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, mode:
                     if arguments.wait and result.ok:
                         result = await _wait_until_steady(session.engine, spec_set, within=arguments.timeout)
                 else:
-                    result = await session.engine.plan_pass(spec_set)
+                    # An owned resource that no document resolves to is always listed by plan
+                    # and drift, pruned or not: a spec set that lost documents is not in sync.
+                    result = await session.engine.plan_pass(spec_set, orphans=True)
             except TimeoutError:
                 print(f"error: not steady within {arguments.timeout:.0f} s", file=sys.stderr)
                 return EXIT_FAILED

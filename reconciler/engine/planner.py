@@ -49,7 +49,7 @@ def plan_all(context: PlanContext) -> Plan:
             )
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
-    if context.settings.prune:
+    if context.settings.prune or context.live.orphans_observed:
         resources += _plan_prune(context)
     return Plan(tuple(resources))
 
@@ -95,6 +95,12 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
     ]
     if not candidates:
         return []
+    if not context.settings.prune:
+        # Listed, so that plan and drift never call a spec set that lost documents "in sync".
+        return [
+            replace(_listed(orphan), message=f"{_why_orphaned(orphan)}; --prune deletes it")
+            for orphan in candidates
+        ]
     owned = len(candidates) + sum(
         1
         for live in context.live.resources.values()
@@ -156,6 +162,14 @@ def _replaced(orphan: LiveResource) -> str:
     assert orphan.replaced_by is not None
     kind, name = orphan.replaced_by
     return f"replaced: {orphan.identifier} was {kind}/{name}'s, which now names another AWS object"
+
+
+def _listed(orphan: LiveResource) -> ResourcePlan:
+    return ResourcePlan(orphan.kind, orphan.name, Action.DELETE, report_only=True)
+
+
+def _why_orphaned(orphan: LiveResource) -> str:
+    return _replaced(orphan) if orphan.replaced_by is not None else "orphaned: its document is gone"
 
 
 def _with_reason(plan: ResourcePlan, orphan: LiveResource) -> ResourcePlan:

@@ -83,8 +83,8 @@ class Engine:
             )
         )
 
-    async def plan_pass(self, spec_set: SpecSet) -> PassResult:
-        observation = await self.observe(spec_set)
+    async def plan_pass(self, spec_set: SpecSet, *, orphans: bool | None = None) -> PassResult:
+        observation = await self.observe(spec_set, orphans=orphans)
         return PassResult(plan=self.plan(spec_set, observation), observation=observation)
 
     async def apply_pass(self, spec_set: SpecSet) -> PassResult:

@@ -162,3 +162,26 @@ def test_a_service_whose_aws_name_changes_is_replaced_create_before_destroy_unde
 
     done = run_cli(capsys, "plan", str(specs), "--prune")
     assert (done.code, done.changed) == (0, {}), done
+
+
+def test_plan_and_drift_list_orphans_without_prune_and_apply_leaves_them(
+    capsys: pytest.CaptureFixture[str], aws: Any, tmp_path: Path
+) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(NODE_APP, specs)
+    assert run_cli(capsys, "apply", str(specs)).code == 0
+    (specs / "service.yaml").unlink()
+
+    for command in ("plan", "drift"):
+        run = run_cli(capsys, command, str(specs))
+        assert run.code == 2, run
+        orphans = {(r["kind"], r["name"]): r for r in run.resources if r["status"] == "orphaned"}
+        assert set(orphans) == {("Service", "node-app"), ("TaskDefinition", "node-app")}, run
+        assert {r["message"] for r in orphans.values()} == {
+            "orphaned: its document is gone; --prune deletes it"
+        }
+        assert all(r["calls"] == [] for r in orphans.values())
+
+    applied = run_cli(capsys, "apply", str(specs))
+    assert (applied.code, applied.writes) == (0, {}), applied
+    assert {arn.rsplit("/", 1)[1] for arn in _identities("Service")} == {"node-app"}
