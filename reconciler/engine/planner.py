@@ -7,11 +7,12 @@ only compare and choose calls. Called by `reconciler.engine.reconcile`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import MAIN, Action, GroupKey, Plan, ResourcePlan
+from reconciler.plan.steps import Action, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_delete_order
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
@@ -50,7 +51,7 @@ def plan_all(context: PlanContext) -> Plan:
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
     if context.settings.prune or context.live.orphans_observed:
-        resources += _plan_prune(context)
+        resources = _order_deletions([*resources, *_plan_prune(context)], context)
     return Plan(tuple(resources))
 
 
@@ -128,10 +129,7 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
     allowed = candidates[: context.settings.max_deletes]
     deferred = candidates[context.settings.max_deletes :]
     plans = [
-        _chain_after_earlier_kinds(
-            _with_reason(kind_module(o.kind).plan_delete(o, context), o), allowed, rank
-        )
-        for o in allowed
+        _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan) for orphan in allowed
     ]
     plans += [
         ResourcePlan(
@@ -187,14 +185,63 @@ def _replacement_steady(orphan: LiveResource, context: PlanContext) -> bool:
     return not rollout.get("failed") and rollout.get("rolloutState") in (None, "COMPLETED")
 
 
-def _chain_after_earlier_kinds(
-    plan: ResourcePlan, deleting: Sequence[LiveResource], rank: Mapping[str, int]
-) -> ResourcePlan:
-    """Deletions run in reverse dependency order: each waits for the deletions of earlier kinds."""
-    earlier: frozenset[GroupKey] = frozenset(
-        (orphan.kind, orphan.name, MAIN) for orphan in deleting if rank[orphan.kind] < rank[plan.kind]
-    )
-    return replace(plan, groups=tuple(replace(group, after=group.after | earlier) for group in plan.groups))
+def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> list[ResourcePlan]:
+    """Deletions follow the references between live objects, reversed: an object is deleted after
+    every change to what refers to it (a listener rule removed from a load balancer that stays, a
+    service deleted). A deletion waits for nothing else, so one that cannot happen (a cluster AWS
+    refuses to delete) holds back only what depends on it. Between two deletions only a kind
+    earlier in deletion order is waited for, so two objects naming each other never deadlock."""
+    rank = _delete_rank()
+    orphans = {orphan.key: orphan for orphan in context.live.orphans}
+
+    def live_of(plan: ResourcePlan) -> LiveResource | None:
+        return orphans.get(plan.key) if plan.action is Action.DELETE else context.live_of(*plan.key)
+
+    writing = [plan for plan in plans if plan.groups and not plan.report_only]
+    ordered: list[ResourcePlan] = []
+    for plan in plans:
+        target = orphans.get(plan.key) if plan.action is Action.DELETE else None
+        if target is None or plan.report_only or not plan.groups:
+            ordered.append(plan)
+            continue
+        identities = _identities(target)
+        referrers = [
+            other
+            for other in writing
+            if other.key != plan.key
+            and (other.action is not Action.DELETE or rank[other.kind] < rank[plan.kind])
+            and (referrer := live_of(other)) is not None
+            and _refers_to(referrer, identities)
+        ]
+        after = frozenset(group.key for other in referrers for group in other.groups)
+        ordered.append(replace(plan, groups=tuple(replace(g, after=g.after | after) for g in plan.groups)))
+    return ordered
+
+
+def _identities(live: LiveResource) -> frozenset[str]:
+    """The strings by which other AWS objects point at this one: its ARN or id, the other objects
+    it accounts for (a family's revisions), and its ARN-shaped outputs."""
+    outputs = {
+        value for value in live.outputs.values() if isinstance(value, str) and value.startswith("arn:")
+    }
+    return frozenset({live.identifier, *live.also_identifies, *outputs})
+
+
+def _refers_to(live: LiveResource, identities: frozenset[str]) -> bool:
+    """Whether any value of the live object (its description and the kind's details) is one of
+    `identities`: AWS objects refer to each other by whole ARNs or ids, never by a part of one."""
+    return any(value in identities for value in _leaves((live.state, live.details)))
+
+
+def _leaves(tree: Any) -> Iterator[str]:
+    if isinstance(tree, str):
+        yield tree
+    elif isinstance(tree, Mapping):
+        for value in tree.values():
+            yield from _leaves(value)
+    elif isinstance(tree, list | tuple):
+        for item in tree:
+            yield from _leaves(item)
 
 
 def _delete_rank() -> dict[str, int]:

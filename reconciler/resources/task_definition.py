@@ -550,6 +550,8 @@ async def _observe_family(
         kind=TaskDefinitionKind.kind,
         name=name,
         identifier=newest_arn,
+        # Services point at a revision, not at the family: every revision is this resource.
+        also_identifies=frozenset(arn for _, arn in revisions),
         state=task_definition,
         tags=tags,
         outputs={"arn": newest_arn, "family": family, "revision": revisions[0][0]},

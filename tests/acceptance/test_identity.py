@@ -185,3 +185,47 @@ def test_plan_and_drift_list_orphans_without_prune_and_apply_leaves_them(
     applied = run_cli(capsys, "apply", str(specs))
     assert (applied.code, applied.writes) == (0, {}), applied
     assert {arn.rsplit("/", 1)[1] for arn in _identities("Service")} == {"node-app"}
+
+
+EXTRA_TARGET_GROUP = """---
+apiVersion: ecs-reconciler/v1
+kind: TargetGroup
+metadata:
+  name: extra
+spec:
+  protocol: HTTP
+  port: 3000
+  targetType: ip
+  vpc: default
+"""
+
+EXTRA_RULE = """      rules:
+        - priority: 10
+          conditions:
+            - field: path-pattern
+              values: ["/extra/*"]
+          actions:
+            - type: forward
+              targetGroup: extra
+"""
+
+
+def test_a_pruned_target_group_is_deleted_after_the_rule_that_forwards_to_it_in_one_pass(
+    capsys: pytest.CaptureFixture[str], aws: Any, tmp_path: Path
+) -> None:
+    """Issue 9 item 8: DeleteTargetGroup ran before the listener rule that used it was removed in the
+    same pass (ResourceInUse, exit 1 on the first pass)."""
+    specs = tmp_path / "specs"
+    shutil.copytree(NODE_APP, specs)
+    network = specs / "network.yaml"
+    plain = network.read_text()
+    network.write_text(plain + EXTRA_RULE + EXTRA_TARGET_GROUP)
+    assert run_cli(capsys, "apply", str(specs)).code == 0
+
+    # The rule goes from the listener (an empty list: a listener without `rules` leaves them alone).
+    network.write_text(plain + "      rules: []\n")
+    pruned = run_cli(capsys, "apply", str(specs), "--prune")
+    assert pruned.code == 0, pruned
+    assert pruned.writes == {"elbv2.DeleteRule": 1, "elbv2.DeleteTargetGroup": 1}, pruned.writes
+    groups = {g["TargetGroupName"] for g in boto3.client("elbv2").describe_target_groups()["TargetGroups"]}
+    assert groups == {"node-app"}

@@ -238,3 +238,44 @@ def test_a_service_waits_with_its_task_definition_instead_of_failing_on_a_missin
     assert service is not None and service.action is Action.WAITING
     assert "TaskDefinition/app" in service.message
     assert service.calls == ()
+
+
+def _orphan(kind: str, name: str, arn: str, **state: object) -> LiveResource:
+    return LiveResource(
+        kind=kind,
+        name=name,
+        identifier=arn,
+        state=state,
+        tags=ownership_tags(kind=kind, name=name, instance="default"),
+        outputs={"arn": arn},
+    )
+
+
+def _waits_for(plan, kind: str, name: str) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    (resource,) = [r for r in plan.resources if r.key == (kind, name)]
+    return {(k, n) for group in resource.groups for (k, n, _) in group.after if (k, n) != (kind, name)}
+
+
+def test_deletions_wait_only_for_what_refers_to_them() -> None:
+    """Issue 9 item 8: an owned cluster that cannot be deleted held back every orphaned task
+    definition's cleanup for ever, since every deletion waited for every earlier kind's."""
+    cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/old"
+    used = "arn:aws:ecs:us-east-1:123456789012:task-definition/used:3"
+    unused = "arn:aws:ecs:us-east-1:123456789012:task-definition/unused:1"
+    service = _orphan(
+        "Service",
+        "svc",
+        "arn:aws:ecs:us-east-1:123456789012:service/old/svc",
+        clusterArn=cluster_arn,
+        taskDefinition=used,
+    )
+    cluster = _orphan("Cluster", "old", cluster_arn, clusterName="old", status="ACTIVE")
+    used_family = _orphan("TaskDefinition", "used", used, family="used")
+    unused_family = _orphan("TaskDefinition", "unused", unused, family="unused")
+    keep = [cluster_document(f"keep-{index}") for index in range(4)]
+    live = [live_cluster(f"keep-{index}", owned(f"keep-{index}")) for index in range(4)]
+    plan = plan_for(keep, live, [service, cluster, used_family, unused_family], prune=True)
+    assert _waits_for(plan, "Cluster", "old") == {("Service", "svc")}
+    assert _waits_for(plan, "TaskDefinition", "used") == {("Service", "svc")}
+    assert _waits_for(plan, "TaskDefinition", "unused") == set()
+    assert _waits_for(plan, "Service", "svc") == set()
