@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import importlib
+import inspect
 import ipaddress
 import json
 import threading
@@ -204,6 +206,11 @@ def _patch_ecs() -> None:
 
     _replace(Response, "create_service", create_service)
     _replace(Response, "create_cluster", create_cluster)
+    _wrap_backend(
+        "moto.ecs.models.EC2ContainerServiceBackend",
+        "register_task_definition",
+        ecs_register_task_definition_drops_empty_environment_values,
+    )
     _replace(Response, "update_service", update_service)
     _replace(Response, "update_cluster_settings", update_cluster_settings)
     _replace(Response, "list_services", list_services)
@@ -211,6 +218,38 @@ def _patch_ecs() -> None:
     _replace(Response, "describe_clusters", advancing)
     _replace(Response, "delete_service", delete_service)
     _replace(Response, "delete_cluster", delete_cluster)
+
+
+def _wrap_backend(path: str, name: str, rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Rewrite the keyword arguments of one backend method before moto sees them."""
+    module_name, _, class_name = path.rpartition(".")
+    backend = getattr(importlib.import_module(module_name), class_name)
+    original = getattr(backend, name)
+    signature = inspect.signature(original)
+
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        arguments = rewrite({key: value for key, value in bound.arguments.items() if key != "self"})
+        return original(self, **arguments)
+
+    setattr(backend, name, wrapped)
+
+
+def ecs_register_task_definition_drops_empty_environment_values(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """AWS: an environment variable with an empty value is not part of the registered revision
+    (DescribeTaskDefinition answers without it); moto 5.2.5 stores it as sent."""
+    containers = [
+        {
+            **container,
+            **(
+                {"environment": [pair for pair in container["environment"] if pair.get("value")]}
+                if container.get("environment")
+                else {}
+            ),
+        }
+        for container in kwargs.get("container_definitions") or []
+    ]
+    return {**kwargs, "container_definitions": containers}
 
 
 def ecs_create_service_is_idempotent_only_on_retry(existing: Any, params: dict[str, Any]) -> Any:

@@ -47,7 +47,10 @@ def desired_tree(spec: ClusterSpec) -> dict[str, Any]:
 
 
 def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = drop_empty(
+    # AWS omits an empty capacity provider list or strategy, or answers []: both are [], which a
+    # spec's `capacityProviders: []` equals, while a spec that leaves them out does not compare them.
+    empty_lists: dict[str, Any] = {key: [] for key in _CAPACITY}
+    tree: dict[str, Any] = empty_lists | drop_empty(
         {
             "capacityProviders": sorted(state.get("capacityProviders") or []),
             "defaultCapacityProviderStrategy": normalise_strategy(

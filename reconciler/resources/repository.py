@@ -26,11 +26,11 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, parse_json_text, sort_by, tags_to_map
 from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
-from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import ApiClient, Environment, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.images import repository_uri
 from reconciler.spec import Document
-from reconciler.spec.models import RepositorySpec
+from reconciler.spec.models import KMS_KEY_ID, RepositorySpec
 
 __all__ = ["KIND", "RepositoryKind", "desired_tree", "live_tree", "normalise_policy", "repository_uri"]
 
@@ -119,8 +119,12 @@ def _exclusion_filters(filters: Sequence[Mapping[str, Any]] | None) -> list[dict
     )
 
 
-def desired_tree(spec: RepositorySpec) -> dict[str, Any]:
-    """The managed fields of a document, normalised; the name, tags and `forceDelete` are not here."""
+def desired_tree(spec: RepositorySpec, environment: Environment | None = None) -> dict[str, Any]:
+    """The managed fields of a document, normalised; the name, tags and `forceDelete` are not here.
+
+    With the `environment`, values ECR answers in a longer form are written in that form: a KMS
+    key id as the key's ARN, a bare account id in a policy's principals as the account's root ARN.
+    """
     fields = spec_fields(
         spec,
         exclude={"repositoryName", "tags", "forceDelete", "lifecyclePolicy", "repositoryPolicy"},
@@ -132,8 +136,47 @@ def desired_tree(spec: RepositorySpec) -> dict[str, Any]:
     if spec.lifecycle_policy is not None:
         fields["lifecyclePolicy"] = normalise_lifecycle_policy(spec.lifecycle_policy_text())
     if spec.repository_policy is not None:
-        fields["repositoryPolicy"] = normalise_policy(spec.repository_policy)
+        policy = spec.repository_policy
+        if environment is not None:
+            policy = _principals_as_arns(policy, environment.partition)
+        fields["repositoryPolicy"] = normalise_policy(policy)
+    key = (fields.get("encryptionConfiguration") or {}).get("kmsKey")
+    if environment is not None and key is not None and KMS_KEY_ID.match(key):
+        account = f"{environment.partition}:kms:{environment.region}:{environment.account_id}"
+        fields["encryptionConfiguration"] = {
+            **fields["encryptionConfiguration"],
+            "kmsKey": f"arn:{account}:key/{key}",
+        }
     return fields
+
+
+def _principals_as_arns(policy: Any, partition: str) -> Any:
+    """IAM stores an `AWS` principal given as a bare account id as that account's root ARN."""
+    if not isinstance(policy, Mapping):
+        return policy
+    statements = policy.get("Statement")
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return policy
+    rewritten = []
+    for statement in statements:
+        if isinstance(statement, Mapping):
+            statement = dict(statement)
+            for key in ("Principal", "NotPrincipal"):
+                principal = statement.get(key)
+                if isinstance(principal, Mapping) and "AWS" in principal:
+                    statement[key] = {**principal, "AWS": _account_ids_as_arns(principal["AWS"], partition)}
+        rewritten.append(statement)
+    return {**policy, "Statement": rewritten}
+
+
+def _account_ids_as_arns(value: Any, partition: str) -> Any:
+    if isinstance(value, list):
+        return [_account_ids_as_arns(item, partition) for item in value]
+    if isinstance(value, str) and len(value) == 12 and value.isdigit():
+        return f"arn:{partition}:iam::{value}:root"
+    return value
 
 
 def live_tree(state: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
@@ -217,7 +260,7 @@ class RepositoryKind:
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(RepositorySpec)
         name = document.aws_name
-        desired = desired_tree(spec)
+        desired = desired_tree(spec, context.environment)
         tags = desired_repository_tags(document, context)
         if live is None:
             return ResourcePlan(

@@ -108,7 +108,10 @@ def normalise_container(container: Mapping[str, Any], network_mode: str | None) 
     # Keyed by name: names are unique and order has no meaning (`spec_path` finds the spec's item).
     for key, value_key in (("environment", "value"), ("secrets", "valueFrom")):
         if key in normalised:
-            normalised[key] = {item["name"]: item.get(value_key) for item in normalised[key] or []}
+            # AWS leaves a variable with an empty value out of the revision: absent and "" are one.
+            normalised[key] = {
+                item["name"]: item.get(value_key) for item in normalised[key] or [] if item.get(value_key)
+            }
     if normalised.get("healthCheck"):
         health = {**_HEALTH_CHECK_DEFAULTS, **normalised["healthCheck"]}
         normalised["healthCheck"] = drop_defaults(health, {"startPeriod": 0})

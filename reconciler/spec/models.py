@@ -346,9 +346,23 @@ class ImageScanningConfiguration(SpecModel):
     scan_on_push: bool
 
 
+KMS_KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$")
+
+
+def _kms_key(value: str) -> str:
+    if not (KMS_KEY_ID.match(value) or _KMS_KEY_ARN.match(value)):
+        raise ValueError(
+            "give the KMS key's ARN or key id: ECR answers with the key ARN, so an alias would differ "
+            "on every pass and block the repository (encryption cannot change)"
+        )
+    return value
+
+
 class EncryptionConfiguration(SpecModel):
     encryption_type: Literal["AES256", "KMS"]
-    kms_key: str | None = None
+    kms_key: Annotated[str, AfterValidator(_kms_key)] | None = None
+    """A key ARN, or a key id, completed to the ARN with the account and Region it is used in."""
 
     @model_validator(mode="after")
     def _kms_key_only_with_kms(self) -> Self:
@@ -490,8 +504,21 @@ class ClusterConfiguration(SpecModel):
     execute_command_configuration: ExecuteCommandConfiguration | None = None
 
 
+_NAMESPACE_ARN = re.compile(r"^arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:\d{12}:namespace/ns-[a-z0-9]+$")
+
+
+def _namespace_arn(value: str) -> str:
+    if not _NAMESPACE_ARN.match(value):
+        raise ValueError(
+            "give the Cloud Map namespace's ARN (arn:aws:servicediscovery:REGION:ACCOUNT:namespace/ns-...): "
+            "ECS answers with the ARN even when sent a name, so a name would show as a change on every pass"
+        )
+    return value
+
+
 class ServiceConnectDefaults(SpecModel):
-    namespace: Annotated[str, StringConstraints(min_length=1)]
+    namespace: Annotated[str, AfterValidator(_namespace_arn)]
+    """The Cloud Map namespace's ARN (see `_namespace_arn`)."""
 
 
 class ClusterSpec(KindSpec):

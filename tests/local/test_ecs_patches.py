@@ -279,3 +279,22 @@ def test_a_network_configuration_without_security_groups_gets_the_vpc_default_gr
         "securityGroups": [stack.security_group],
         "assignPublicIp": "DISABLED",
     }
+
+
+def test_register_task_definition_leaves_out_environment_variables_with_empty_values(
+    clients: SyncAioClients, stack: Stack
+) -> None:
+    registered = clients.ecs.register_task_definition(
+        family="empty-values",
+        containerDefinitions=[
+            {
+                "name": "web",
+                "image": "nginx",
+                "memory": 512,
+                "environment": [{"name": "FEATURE_FLAGS", "value": ""}, {"name": "MODE", "value": "on"}],
+            }
+        ],
+    )["taskDefinition"]
+    described = clients.ecs.describe_task_definition(taskDefinition=registered["taskDefinitionArn"])
+    (container,) = described["taskDefinition"]["containerDefinitions"]
+    assert container["environment"] == [{"name": "MODE", "value": "on"}]

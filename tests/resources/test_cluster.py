@@ -10,8 +10,11 @@ import pytest
 
 from reconciler.local import LocalAWS
 from reconciler.plan.delta import diff_trees
-from reconciler.plan.steps import Action
-from reconciler.resources.cluster import desired_tree, live_tree
+from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.steps import Action, ResourcePlan
+from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
+from reconciler.resources.cluster import KIND, desired_tree, live_tree
+from reconciler.spec import Document, Kind, Metadata, SpecSet
 from reconciler.spec.models import ClusterSpec
 from tests.harness import engine_pass, load
 
@@ -53,6 +56,48 @@ def test_real_aws_defaults_and_list_order_never_show_as_drift(
 ) -> None:
     delta = diff_trees(desired_tree(ClusterSpec.model_validate(spec)), live_tree(REAL_AWS_CLUSTER))
     assert [d.path for d in delta] == expected_paths
+
+
+def cluster_plan(spec: dict[str, Any], state: dict[str, Any]) -> ResourcePlan:
+    """The Cluster kind's plan for a spec against an owned cluster AWS describes as `state`."""
+    document = Document(
+        kind=Kind.CLUSTER,
+        metadata=Metadata(name="web"),
+        spec=ClusterSpec.model_validate(spec),
+        file="cluster.yaml",
+        line=1,
+    )
+    live = LiveResource(
+        kind="Cluster",
+        name="web",
+        identifier=state["clusterArn"],
+        state=state,
+        tags=ownership_tags(kind="Cluster", name="web", instance="default"),
+    )
+    context = PlanContext(
+        spec_set=SpecSet((document,)),
+        live=LiveState(resources={live.key: live}),
+        environment=Environment(account_id="123456789012", region="us-east-1"),
+        settings=PlanSettings(),
+    )
+    return KIND.plan(document, live, context)
+
+
+EMPTY_CLUSTER = {key: value for key, value in REAL_AWS_CLUSTER.items() if "apacity" not in key}
+
+
+@pytest.mark.parametrize(
+    "live",
+    [EMPTY_CLUSTER, {**EMPTY_CLUSTER, "capacityProviders": [], "defaultCapacityProviderStrategy": []}],
+    ids=["omitted", "empty"],
+)
+def test_empty_capacity_lists_equal_what_aws_answers_and_a_real_change_is_one_call(
+    live: dict[str, Any],
+) -> None:
+    empty = cluster_plan({"capacityProviders": [], "defaultCapacityProviderStrategy": []}, live)
+    assert (empty.delta.diffs, empty.calls) == ((), ())
+    changed = cluster_plan({"capacityProviders": ["FARGATE"]}, live)
+    assert [call.name for call in changed.calls] == ["ecs.PutClusterCapacityProviders"]
 
 
 CLUSTER_YAML = """\

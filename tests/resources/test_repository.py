@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -329,3 +330,38 @@ def test_prune_forces_only_what_its_document_said_to(force: str, expected: dict[
 def test_values_aws_fills_in_or_reorders_are_not_drift(fields: dict[str, Any], state: dict[str, Any]) -> None:
     live_state = {**REAL_AWS_REPOSITORY, **state}
     assert diff_trees(desired_tree(spec(**fields)), live_tree(live_state, {})).diffs == ()
+
+
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}"
+
+
+@pytest.mark.parametrize("key", [KEY_ID, KEY_ARN], ids=["key-id", "key-arn"])
+def test_a_kms_key_id_matches_the_key_arn_ecr_answers_with(key: str) -> None:
+    encryption = {"encryptionType": "KMS", "kmsKey": KEY_ARN}
+    document_ = repository_document(encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key})
+    planned = KIND.plan(document_, live(encryptionConfiguration=encryption), context([document_]))
+    assert (planned.action, planned.calls) == (Action.NONE, ())
+    other = repository_document(encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "99999999-12ab-34cd-56ef-1234567890ab"})
+    assert (
+        KIND.plan(other, live(encryptionConfiguration=encryption), context([other])).action is Action.CONFLICT
+    )
+
+
+def test_a_bare_account_principal_matches_the_root_arn_iam_stores_and_a_real_change_is_one_call() -> None:
+    def policy(principal: Any) -> dict[str, Any]:
+        statement = {
+            "Sid": "pull",
+            "Effect": "Allow",
+            "Principal": {"AWS": principal},
+            "Action": "ecr:BatchGetImage",
+        }
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    answered = json.dumps(policy("arn:aws:iam::111122223333:root"), indent=2)
+    document_ = repository_document(repositoryPolicy=policy("111122223333"))
+    in_sync = KIND.plan(document_, replace(live(), details={"policyText": answered}), context([document_]))
+    assert (in_sync.action, in_sync.calls) == (Action.NONE, ())
+    moved = repository_document(repositoryPolicy=policy("444455556666"))
+    changed = KIND.plan(moved, replace(live(), details={"policyText": answered}), context([moved]))
+    assert [call.name for call in changed.calls] == ["ecr.SetRepositoryPolicy"]

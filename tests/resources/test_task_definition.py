@@ -242,6 +242,11 @@ SECRETS = [
         ),
         # null vs [] vs absent.
         (with_container(TUTORIAL_SPEC, environment=[]), None),
+        # AWS leaves a variable with an empty value out of the registered revision.
+        (
+            with_container(TUTORIAL_SPEC, environment=[*ENV, {"name": "FEATURE_FLAGS", "value": ""}]),
+            _set((*C0, "environment"), ENV),
+        ),
         (with_container(TUTORIAL_SPEC, mountPoints=[]), _delete((*C0, "mountPoints"))),
         (TUTORIAL_SPEC, _set((*C0, "systemControls"), None)),
         (TUTORIAL_SPEC, _set(("volumes",), None)),
@@ -328,6 +333,7 @@ SECRETS = [
         "secrets-order",
         "port-mapping-order",
         "environment-empty",
+        "environment-empty-value",
         "mount-points-absent-vs-empty",
         "system-controls-null",
         "volumes-null",

@@ -367,7 +367,12 @@ def test_metadata_names(name: str, valid: bool) -> None:
         (RepositorySpec, {"repositoryName": "a"}, "at least 2"),
         (
             RepositorySpec,
-            {"encryptionConfiguration": {"encryptionType": "AES256", "kmsKey": "k"}},
+            {
+                "encryptionConfiguration": {
+                    "encryptionType": "AES256",
+                    "kmsKey": "1234abcd-12ab-34cd-56ef-1234567890ab",
+                }
+            },
             "only allowed",
         ),
         (
