@@ -342,7 +342,8 @@ def test_a_kms_key_id_matches_the_key_arn_ecr_answers_with(key: str) -> None:
     document_ = repository_document(encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key})
     planned = KIND.plan(document_, live(encryptionConfiguration=encryption), context([document_]))
     assert (planned.action, planned.calls) == (Action.NONE, ())
-    other = repository_document(encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "99999999-12ab-34cd-56ef-1234567890ab"})
+    another_key = "99999999-12ab-34cd-56ef-1234567890ab"
+    other = repository_document(encryptionConfiguration={"encryptionType": "KMS", "kmsKey": another_key})
     assert (
         KIND.plan(other, live(encryptionConfiguration=encryption), context([other])).action is Action.CONFLICT
     )
