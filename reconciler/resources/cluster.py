@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by, tags_to_map
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
@@ -68,10 +68,54 @@ def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
     return tree
 
 
+# What AWS answers differently from what it was sent, and how each is kept from being a change.
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="capacityProviders, defaultCapacityProviderStrategy",
+        sent="`[]`",
+        answered="the key absent, or `[]`",
+        handling=Handling.NORMALISED,
+        how=(
+            "absent on the live side is [], which a spec's [] equals; a spec without the field does "
+            "not compare it"
+        ),
+        source="undocumented: DescribeClusters omits empty lists (issue 8)",
+        test="tests/resources/test_cluster.py::test_empty_capacity_lists_equal_what_aws_answers_and_a_real_change_is_one_call",
+    ),
+    Rewrite(
+        field="capacityProviders, defaultCapacityProviderStrategy[]",
+        sent="any order; base and weight absent",
+        answered="an order of its own; 0 and 0",
+        handling=Handling.NORMALISED,
+        how="sorted on both sides, 0 filled in",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html",
+        test="tests/resources/test_cluster.py::test_real_aws_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="settings",
+        sent="containerInsights only",
+        answered="every setting AWS knows (new ones appear)",
+        handling=Handling.NORMALISED,
+        how="compared as a map by name: a setting the spec leaves out is not managed",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterSetting.html",
+        test="tests/resources/test_cluster.py::test_real_aws_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="serviceConnectDefaults.namespace",
+        sent="a namespace name",
+        answered="the namespace's ARN",
+        handling=Handling.REQUIRED_FORM,
+        how="validation asks for the ARN: resolving a name would cost Cloud Map reads every pass",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ClusterServiceConnectDefaultsRequest.html",
+        test="tests/spec/test_bad_corpus.py::test_bad_spec_is_refused_at_the_expected_line",
+    ),
+)
+
+
 class ClusterKind:
     kind: ClassVar[str] = "Cluster"
     delete_rank: ClassVar[int] = 50
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

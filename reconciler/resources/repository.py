@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, parse_json_text, sort_by, tags_to_map
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, Environment, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, spec_fields, tag_delta
@@ -208,10 +208,75 @@ def desired_repository_tags(document: Document, context: PlanContext) -> dict[st
     return {**context.desired_tags(document), FORCE_DELETE_TAG: "true" if spec.force_delete else "false"}
 
 
+# What AWS answers differently from what it was sent, and how each is kept from being a change.
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="encryptionConfiguration.kmsKey",
+        sent="a key id",
+        answered="the key's ARN",
+        handling=Handling.RESOLVED,
+        how=(
+            "completed to arn:PARTITION:kms:REGION:ACCOUNT:key/ID from the account the engine already"
+            " knows (no call)"
+        ),
+        source="https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_EncryptionConfiguration.html",
+        test="tests/resources/test_repository.py::test_a_kms_key_id_matches_the_key_arn_ecr_answers_with",
+    ),
+    Rewrite(
+        field="encryptionConfiguration.kmsKey",
+        sent="an alias (`alias/ecr`)",
+        answered="the key's ARN",
+        handling=Handling.REQUIRED_FORM,
+        how=(
+            "refused at validation (key ARN or id): the field cannot change, and an alias would need "
+            "KMS reads"
+        ),
+        source="https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_EncryptionConfiguration.html",
+        test="tests/spec/test_bad_corpus.py::test_bad_spec_is_refused_at_the_expected_line",
+    ),
+    Rewrite(
+        field="encryptionConfiguration",
+        sent="absent",
+        answered="`{encryptionType: AES256}`",
+        handling=Handling.NOT_MANAGED,
+        how="not compared unless the spec sets it; AES256 is what a spec that sets it would say",
+        source="https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_EncryptionConfiguration.html",
+        test="tests/resources/test_repository.py::test_real_aws_answers_never_show_as_drift",
+    ),
+    Rewrite(
+        field="repositoryPolicy.Statement[].Principal.AWS",
+        sent='a bare account id (`"111122223333"`)',
+        answered="`arn:aws:iam::111122223333:root`",
+        handling=Handling.NORMALISED,
+        how="the spec's account ids are written as root ARNs of the account's partition",
+        source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html",
+        test="tests/resources/test_repository.py::test_a_bare_account_principal_matches_the_root_arn_iam_stores_and_a_real_change_is_one_call",
+    ),
+    Rewrite(
+        field="repositoryPolicy",
+        sent="a mapping; one statement or a list; a string or a one-item list; any order",
+        answered="pretty-printed JSON text in its own order",
+        handling=Handling.NORMALISED,
+        how="parsed and put in one canonical form on both sides",
+        source="undocumented: GetRepositoryPolicy returns the text reformatted (LOCAL-AWS-NOTES.md)",
+        test="tests/resources/test_repository.py::test_policy_spellings_that_mean_the_same_normalise_equal",
+    ),
+    Rewrite(
+        field="lifecyclePolicy",
+        sent="structured rules in any order",
+        answered="JSON text, rules in its own order",
+        handling=Handling.NORMALISED,
+        how="rendered to the API's JSON; rules compared by priority, tag lists as sets",
+        source="undocumented: rules apply by rulePriority, not position (ECR lifecycle policy reference)",
+        test="tests/resources/test_repository.py::test_real_aws_answers_never_show_as_drift",
+    ),
+)
+
+
 class RepositoryKind:
     kind: ClassVar[str] = "Repository"
     delete_rank: ClassVar[int] = 70
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

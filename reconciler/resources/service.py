@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import canonical_json, map_to_tags, sort_by, tags_to_map
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import autoscaling
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
@@ -287,10 +287,126 @@ def _dependencies(spec: ServiceSpec, context: PlanContext) -> frozenset[GroupKey
     return frozenset(after)
 
 
+# What AWS answers differently from what it was sent, and how each is kept from being a change.
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="deploymentConfiguration",
+        sent="maximumPercent, minimumHealthyPercent absent; no circuit breaker",
+        answered="200, 100; deploymentCircuitBreaker enable/rollback false",
+        handling=Handling.NORMALISED,
+        how="unset fields are not managed; the documented defaults equal absence",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html",
+        test="tests/resources/test_service.py::test_server_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="platformVersion",
+        sent="absent (Fargate)",
+        answered="`LATEST`",
+        handling=Handling.NORMALISED,
+        how="LATEST equals absence",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+        test="tests/resources/test_service.py::test_server_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="propagateTags, enableECSManagedTags",
+        sent="absent",
+        answered="`NONE`, `false`",
+        handling=Handling.NORMALISED,
+        how="the defaults equal absence",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+        test="tests/resources/test_service.py::test_server_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="schedulingStrategy, healthCheckGracePeriodSeconds, enableExecuteCommand",
+        sent="absent",
+        answered="`REPLICA`, `0`, `false`",
+        handling=Handling.NORMALISED,
+        how="the defaults equal absence",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+        test="tests/resources/test_service.py::test_server_defaults_and_list_order_never_show_as_drift",
+    ),
+    Rewrite(
+        field="networkConfiguration.awsvpcConfiguration.assignPublicIp",
+        sent="absent",
+        answered="`DISABLED`",
+        handling=Handling.NORMALISED,
+        how="DISABLED equals absence",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AwsVpcConfiguration.html",
+        test="tests/resources/test_service.py::test_assign_public_ip_defaults_to_disabled_and_subnet_order_is_free",
+    ),
+    Rewrite(
+        field="networkConfiguration.awsvpcConfiguration.subnets, securityGroups",
+        sent="any order; `subnets: default`; security group document names",
+        answered="an order of its own; subnet and group ids",
+        handling=Handling.NORMALISED,
+        how="sorted on both sides; names and `default` resolved to ids before comparing",
+        source="undocumented: sets to ECS",
+        test="tests/resources/test_service.py::test_assign_public_ip_defaults_to_disabled_and_subnet_order_is_free",
+    ),
+    Rewrite(
+        field="capacityProviderStrategy",
+        sent="any order; base and weight absent; no launchType",
+        answered="an order of its own; base 0, weight 0; launchType absent",
+        handling=Handling.NORMALISED,
+        how="sorted by provider with 0 filled in on both sides; launchType is not compared under a strategy",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html",
+        test="tests/resources/test_service.py::test_a_capacity_provider_strategy_matches_without_launch_type_and_in_any_order",
+    ),
+    Rewrite(
+        field="taskDefinition",
+        sent="a TaskDefinition document name",
+        answered="the revision's full ARN",
+        handling=Handling.RESOLVED,
+        how=(
+            "always sent as the full ARN of the revision (CreateService takes family:revision but "
+            "answers the ARN)"
+        ),
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+        test="tests/resources/test_service.py::test_a_new_task_definition_revision_is_sent_as_a_reference_to_its_arn",
+    ),
+    Rewrite(
+        field="desiredCount (with autoscaling)",
+        sent="the spec's count",
+        answered="the scaler's count",
+        handling=Handling.NOT_MANAGED,
+        how="used at creation only; the scaler owns it",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html",
+        test="tests/resources/test_service.py::test_autoscaling_owns_the_desired_count",
+    ),
+    Rewrite(
+        field="autoscaling.targetTrackingPolicies[]",
+        sent="disableScaleIn absent; cooldowns absent",
+        answered="`false`; AWS's cooldowns",
+        handling=Handling.NORMALISED,
+        how="false equals absence; unset cooldowns are not managed",
+        source="https://docs.aws.amazon.com/autoscaling/application/APIReference/API_TargetTrackingScalingPolicyConfiguration.html",
+        test="tests/resources/test_autoscaling.py::test_real_aws_fills_and_orders_never_show_as_drift",
+    ),
+    Rewrite(
+        field="autoscaling.stepScalingPolicies[].stepAdjustments",
+        sent="any order; bounds as integers",
+        answered="AWS's order; bounds as floats",
+        handling=Handling.NORMALISED,
+        how="sorted by lower bound, numbers compared as numbers",
+        source="undocumented: the bounds are doubles in botocore's shape (StepAdjustment)",
+        test="tests/resources/test_autoscaling.py::test_real_aws_fills_and_orders_never_show_as_drift",
+    ),
+    Rewrite(
+        field="autoscaling.scheduledActions[]",
+        sent="timezone absent; a time with an offset",
+        answered="`UTC`; the instant in UTC",
+        handling=Handling.NORMALISED,
+        how="UTC equals absence; times compared as instants",
+        source="https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScheduledAction.html",
+        test="tests/resources/test_autoscaling.py::test_real_aws_fills_and_orders_never_show_as_drift",
+    ),
+)
+
+
 class ServiceKind:
     kind: ClassVar[str] = "Service"
     delete_rank: ClassVar[int] = 10
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext

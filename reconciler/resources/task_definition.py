@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
-from reconciler.plan.rewrites import Rewrite
+from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
@@ -291,10 +291,168 @@ def revisions_to_deregister(live: LiveResource, context: PlanContext) -> list[Ma
     return [revision for revision in candidates if int(revision["revision"]) not in in_use]
 
 
+# What AWS answers differently from what it was sent, and how each is kept from being a change.
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite(
+        field="containerDefinitions[].environment[].value",
+        sent='`FEATURE_FLAGS: ""`',
+        answered="the variable is absent from the revision",
+        handling=Handling.NORMALISED,
+        how="a variable with an empty value is the same as no variable, on both sides",
+        source=(
+            "undocumented: ECS's reference says nothing of empty values; real AWS leaves them out "
+            "(issue 8), and the local AWS does the same"
+        ),
+        test="tests/acceptance/test_rewrites.py::test_an_environment_variable_with_an_empty_value_registers_once_and_then_never_again",
+    ),
+    Rewrite(
+        field=(
+            "containerDefinitions[].environment, secrets, portMappings, mountPoints, ulimits, "
+            "dependsOn, volumesFrom, systemControls"
+        ),
+        sent="any order",
+        answered="an order of its own",
+        handling=Handling.NORMALISED,
+        how=(
+            "sorted by name (or container path, namespace) on both sides; environment and secrets "
+            "compared as maps by name"
+        ),
+        source=(
+            "undocumented: order carries no meaning to ECS; reported as perpetual diffs by users of "
+            "other tools (AWS-FACTS.md)"
+        ),
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].portMappings[].protocol",
+        sent="absent",
+        answered="`tcp`",
+        handling=Handling.NORMALISED,
+        how="absent is filled with tcp on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].portMappings[].hostPort",
+        sent="absent (awsvpc or host network mode)",
+        answered="equal to `containerPort`",
+        handling=Handling.NORMALISED,
+        how="absent is the container port under awsvpc and host, 0 (dynamic) under bridge",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
+        test="tests/resources/test_task_definition.py::test_container_normalisation_rules",
+    ),
+    Rewrite(
+        field="cpu, memory",
+        sent="`1 vCPU`, `2 GB`, or a number",
+        answered='the units as a string: `"1024"`, `"2048"`',
+        handling=Handling.CANONICAL_AT_VALIDATION,
+        how="vCPU and GB forms become units at load; numbers and strings compare as strings",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].cpu",
+        sent="absent",
+        answered="`0`",
+        handling=Handling.NORMALISED,
+        how="0 is dropped on both sides",
+        source="undocumented: the server adds it (AWS-FACTS.md); the reference calls the field optional",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].essential",
+        sent="absent",
+        answered="`true`",
+        handling=Handling.NORMALISED,
+        how="true is dropped on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].versionConsistency",
+        sent="absent",
+        answered="`enabled`",
+        handling=Handling.NORMALISED,
+        how="the default is dropped on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html",
+        test="tests/resources/test_task_definition.py::test_container_normalisation_rules",
+    ),
+    Rewrite(
+        field="containerDefinitions[].healthCheck",
+        sent="interval, timeout, retries absent",
+        answered="30, 5, 3",
+        handling=Handling.NORMALISED,
+        how="the documented defaults are filled on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].mountPoints[].readOnly",
+        sent="absent",
+        answered="`false`",
+        handling=Handling.NORMALISED,
+        how="false is dropped on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_MountPoint.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="containerDefinitions[].systemControls, linuxParameters.capabilities.add, mountPoints, volumes",
+        sent="`[]` or absent",
+        answered="`[]`, `null` or absent",
+        handling=Handling.NORMALISED,
+        how="empty lists, null and absent are one",
+        source="undocumented: reported as perpetual diffs by users of other tools (AWS-FACTS.md)",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="volumes[].efsVolumeConfiguration",
+        sent="rootDirectory, transitEncryption absent",
+        answered="`/`, `DISABLED`",
+        handling=Handling.NORMALISED,
+        how="the documented defaults are dropped on both sides",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EFSVolumeConfiguration.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="requiresCompatibilities",
+        sent="any order",
+        answered="an order of its own",
+        handling=Handling.NORMALISED,
+        how="sorted on both sides",
+        source="undocumented: a set to ECS",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="executionRoleArn, taskRoleArn",
+        sent="a role name (`ecsTaskExecutionRole`)",
+        answered="the role's ARN",
+        handling=Handling.RESOLVED,
+        how=(
+            "completed to arn:PARTITION:iam::ACCOUNT:role/NAME before it is sent, so the request "
+            "already carries the ARN"
+        ),
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+        test="tests/resources/test_task_definition.py::test_server_defaults_and_spellings_never_show_as_a_difference",
+    ),
+    Rewrite(
+        field="(server fields)",
+        sent="nothing",
+        answered=(
+            "revision, status, registeredAt, registeredBy, compatibilities, requiresAttributes, "
+            "taskDefinitionArn"
+        ),
+        handling=Handling.NOT_MANAGED,
+        how="never part of the comparison",
+        source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html",
+        test="tests/resources/test_task_definition.py::test_server_fields_are_not_part_of_the_comparison",
+    ),
+)
+
+
 class TaskDefinitionKind:
     kind: ClassVar[str] = "TaskDefinition"
     delete_rank: ClassVar[int] = 60
-    rewrites: ClassVar[tuple[Rewrite, ...]] = ()
+    rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
         self, documents: Sequence[Document], context: ObserveContext
