@@ -251,6 +251,14 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
         help="owned task definition revisions kept per family besides the ones in use (default 5)",
     )
     group.add_argument(
+        "--perpetual-diff-limit",
+        dest="perpetual_diff_limit",
+        type=_positive_int,
+        default=3,
+        help="writes of the same differences to one resource before writes to it stop and it is "
+        "reported as perpetual-diff (default 3)",
+    )
+    group.add_argument(
         "--assume-role",
         dest="assume_role",
         metavar="ROLE_ARN",
@@ -303,6 +311,13 @@ def _add_drift_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     _add_engine_arguments(parser)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _load_specs(arguments: argparse.Namespace) -> Any:
     """The spec set, or None after printing its errors (nothing is sent to AWS then)."""
     from reconciler.spec import load_spec_set
@@ -330,6 +345,7 @@ def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tup
         max_deletes=arguments.max_deletes,
         allow_mass_prune=arguments.allow_mass_prune,
         report_only=report_only,
+        perpetual_diff_limit=arguments.perpetual_diff_limit,
     )
     aws = AwsSettings(
         region=arguments.region,
@@ -376,7 +392,7 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, mode:
         async with open_engine(aws_settings, plan_settings) as session:
             try:
                 if apply:
-                    result = await session.engine.apply_pass(spec_set)
+                    result = await session.engine.apply_and_confirm(spec_set)
                     if arguments.wait and result.ok:
                         result = await _wait_until_steady(session.engine, spec_set, within=arguments.timeout)
                 else:
@@ -423,7 +439,7 @@ def _render_engine_result(
     from reconciler.engine.report import render_markdown, render_text, report_as_json
     from reconciler.plan.steps import Action
 
-    blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING)]
+    blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING, Action.PERPETUAL_DIFF)]
     # The observation predates this pass's writes: a service it just updated is on a new deployment,
     # so a failed rollout seen before that is history, not this run's outcome.
     written = {

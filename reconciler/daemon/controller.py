@@ -10,8 +10,6 @@ inside a reconcile: the loop waits for the next due key, a spec change or the re
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -23,11 +21,12 @@ from reconciler.aws.errors import AwsError
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings, WorkQueue
 from reconciler.daemon.sources import SpecSnapshot, SpecSource
+from reconciler.engine.breaker import document_hash
 from reconciler.engine.reconcile import Engine, Observation, rollout_of
 from reconciler.engine.report import FieldReport, ResourceReport, build_report
 from reconciler.plan.steps import Action, Plan, ResourceKey
 from reconciler.resources.base import TerminalPlanError
-from reconciler.spec import Document, SpecSet
+from reconciler.spec import SpecSet
 
 log = structlog.get_logger(__name__)
 
@@ -97,16 +96,6 @@ class ResourceStatus:
             "lastAppliedRevision": self.last_applied_revision,
             "rollout": self.rollout,
         }
-
-
-def document_hash(document: Document) -> str:
-    """A stable hash of what a document asks for: a change of it lifts a terminal-error pause."""
-    content = {
-        "kind": str(document.kind),
-        "metadata": document.metadata.model_dump(mode="json"),
-        "spec": document.spec.model_dump(mode="json", by_alias=True, exclude_unset=True),
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class Controller:
@@ -382,6 +371,9 @@ class Controller:
             self.metrics.reconcile_total.inc(
                 key[0], "unchanged" if report.status == "in-sync" else "reported"
             )
+            if report.status == "perpetual-diff" and before != "perpetual-diff":
+                log.error("perpetual diff; writes stopped", kind=key[0], name=key[1], detail=report.message)
+                self._notify("perpetual_diff", report, report.message)
             if report.status == "drifted" and before != "drifted":
                 log.warning("drift", kind=key[0], name=key[1], delta=[vars(f) for f in report.fields])
                 self._notify("drifted", report, report.message)
@@ -412,12 +404,16 @@ class Controller:
         self.metrics.queue_retries_total.set_total(total=self.queue.retries_total)
         drifted: dict[tuple[str, ...], float] = {}
         fields: dict[tuple[str, ...], float] = {}
+        perpetual: dict[tuple[str, ...], float] = {}
         for status in self.statuses.values():
+            if status.status == "perpetual-diff":
+                perpetual[(status.kind,)] = perpetual.get((status.kind,), 0) + 1
             if status.status == "drifted":
                 drifted[(status.kind,)] = drifted.get((status.kind,), 0) + 1
                 fields[(status.kind,)] = fields.get((status.kind,), 0) + len(status.drift)
         self.metrics.drifted_resources.replace(drifted)
         self.metrics.drifted_fields.replace(fields)
+        self.metrics.perpetual_diff_resources.replace(perpetual)
         self.metrics.leader.set(value=1.0 if self.may_write or self._leadership is None else 0.0)
         if self._calls is not None:
             for service_operation, outcomes in self._calls.outcomes().items():

@@ -141,6 +141,11 @@ class Metrics:
             "Resources whose live state differs from the spec, by kind.",
             label_names=("kind",),
         )
+        self.perpetual_diff_resources = Gauge(
+            "ecs_reconciler_perpetual_diff_resources",
+            "Resources whose writes stopped because the same differences came back after each, by kind.",
+            label_names=("kind",),
+        )
         self.drifted_fields = Gauge(
             "ecs_reconciler_drifted_fields",
             "Differing fields across resources, by kind.",

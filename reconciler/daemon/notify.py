@@ -37,19 +37,21 @@ from reconciler.engine.report import FieldReport, ResourceReport
 
 _log = structlog.get_logger(__name__)
 
-EventName = Literal["drifted", "healed", "failed", "rollout_failed"]
+EventName = Literal["drifted", "healed", "failed", "rollout_failed", "perpetual_diff"]
 
 _ICONS: dict[str, str] = {
     "drifted": ":warning:",
     "healed": ":white_check_mark:",
     "failed": ":x:",
     "rollout_failed": ":rotating_light:",
+    "perpetual_diff": ":repeat:",
 }
 _VERBS: dict[str, str] = {
     "drifted": "drifted",
     "healed": "healed",
     "failed": "failed",
     "rollout_failed": "rollout failed",
+    "perpetual_diff": "has a perpetual diff; writes to it stopped",
 }
 _FIELDS_IN_TEXT = 3
 _VALUE_WIDTH = 60
@@ -85,7 +87,7 @@ def render_text(event: NotificationEvent) -> str:
     ]
     if len(event.fields) > _FIELDS_IN_TEXT:
         details.append(f"and {len(event.fields) - _FIELDS_IN_TEXT} more")
-    if event.message and (event.event in ("failed", "rollout_failed") or not details):
+    if event.message and (event.event in ("failed", "rollout_failed", "perpetual_diff") or not details):
         details.insert(0, event.message)
     text = f"{head}: {'; '.join(details)}" if details else head
     return _slack_escape(" ".join(text.split()))

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.plan.ownership import Ownership
 from reconciler.plan.steps import Action, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
@@ -18,9 +19,10 @@ from reconciler.resources.registry import kind_module, kinds_in_delete_order
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
 
 
-def plan_all(context: PlanContext) -> Plan:
+def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
     """Plan every document, each kind after the kinds it refers to (descending delete rank), so a
-    reference to a resource that this pass creates or re-registers becomes a `Ref`."""
+    reference to a resource that this pass creates or re-registers becomes a `Ref`. A resource the
+    `breaker` has seen write the same differences too often is reported, not written."""
     rank = _delete_rank()
     documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
@@ -37,6 +39,8 @@ def plan_all(context: PlanContext) -> Plan:
                 waiting=frozenset(waiting),
             ),
         )
+        if breaker is not None and resource_plan.key in breaker.attempts and not resource_plan.report_only:
+            resource_plan = _break_perpetual_diff(resource_plan, document, breaker)
         planned[resource_plan.key] = resource_plan
         if resource_plan.action is Action.CONFLICT:
             conflicted.add(resource_plan.key)
@@ -53,6 +57,18 @@ def plan_all(context: PlanContext) -> Plan:
     if context.settings.prune or context.live.orphans_observed:
         resources = _order_deletions([*resources, *_plan_prune(context)], context)
     return Plan(tuple(resources))
+
+
+def _break_perpetual_diff(plan: ResourcePlan, document: Document, breaker: DiffHistory) -> ResourcePlan:
+    attempts = breaker.tripped(plan.key, plan.delta, document_hash(document))
+    if attempts is None:
+        return plan
+    return replace(
+        plan,
+        action=Action.PERPETUAL_DIFF,
+        message=describe(attempts, plan.delta),
+        report_only=True,
+    )
 
 
 def _annotation_is_true(document: Document, annotation: str) -> bool:

@@ -6,10 +6,12 @@ nothing global: clients, settings and the process cache are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.engine.breaker import DiffHistory, document_hash
 from reconciler.engine.executor import ExecutionResult, execute
 from reconciler.engine.observe import ProcessCache, observe_all, observe_environment
 from reconciler.engine.planner import plan_all
@@ -52,6 +54,8 @@ class Engine:
         self._clients = clients
         self._settings = settings
         self._cache = cache if cache is not None else ProcessCache()
+        self._breaker = DiffHistory(limit=settings.plan.perpetual_diff_limit)
+        self._spec_set: SpecSet | None = None
 
     @property
     def settings(self) -> EngineSettings:
@@ -74,14 +78,19 @@ class Engine:
         return Observation(environment=environment, live=live)
 
     def plan(self, spec_set: SpecSet, observation: Observation) -> Plan:
-        return plan_all(
+        """Plan against one observation; the perpetual-diff breaker learns what AWS answered."""
+        plan = plan_all(
             PlanContext(
                 spec_set=spec_set,
                 live=observation.live,
                 environment=observation.environment,
                 settings=self._settings.plan,
-            )
+            ),
+            self._breaker,
         )
+        self._breaker = self._breaker.observed(plan, _hashes(spec_set, self._breaker.attempts))
+        self._spec_set = spec_set
+        return plan
 
     async def plan_pass(self, spec_set: SpecSet, *, orphans: bool | None = None) -> PassResult:
         observation = await self.observe(spec_set, orphans=orphans)
@@ -94,17 +103,70 @@ class Engine:
             return PassResult(plan=plan, observation=observation)
         return PassResult(plan=plan, observation=observation, execution=await self.execute(plan, observation))
 
+    async def apply_and_confirm(self, spec_set: SpecSet) -> PassResult:
+        """`apply_pass`, then a look at what was written: a resource whose same differences came
+        back is written again, up to the breaker's limit, after which the planner reports it as
+        perpetual-diff. Only those resources are written again (never what the first pass held
+        back, such as deferred deletions), and nothing is looked at again when nothing was written."""
+        first = await self.apply_pass(spec_set)
+        plan, execution = first.plan, first.execution
+        for attempt in range(self._settings.plan.perpetual_diff_limit):
+            if execution is None or not _written(execution):
+                break
+            # The first look follows at once; should the same differences come back, give AWS's
+            # eventually consistent reads a moment before each further look.
+            await asyncio.sleep(0.5 * attempt)
+            observation = await self.observe(spec_set, orphans=False)
+            again = self.plan(spec_set, observation)
+            repeating = self._breaker.repeating
+            recheck = Plan(tuple(resource for resource in again if resource.key in repeating))
+            plan = _replace_resources(plan, recheck)
+            execution = await self.execute(recheck, observation) if recheck.has_changes else None
+            if execution is not None:
+                first = replace(first, execution=_merge(first.execution, execution))
+        return replace(first, plan=plan)
+
     async def execute(
         self, plan: Plan, observation: Observation, *, may_write: Callable[[], bool] = lambda: True
     ) -> ExecutionResult:
         """Issue a plan (or part of one) made from `observation`; `may_write` guards every call."""
-        return await execute(
+        result = await execute(
             plan,
             clients=self._clients,
             known_outputs=_known_outputs(observation.live),
             concurrency=self._settings.concurrency,
             may_write=may_write,
         )
+        written = _written(result)
+        if written and self._spec_set is not None:
+            self._breaker = self._breaker.written(plan, written, _hashes(self._spec_set, written))
+        return result
+
+
+def _written(execution: ExecutionResult) -> set[ResourceKey]:
+    return {key for key, outcome in execution.outcomes.items() if outcome.ok and outcome.calls_made}
+
+
+def _replace_resources(plan: Plan, newer: Plan) -> Plan:
+    """`plan` with the resources `newer` planned again in their newer form."""
+    return Plan(tuple(newer.get(*resource.key) or resource for resource in plan))
+
+
+def _merge(first: ExecutionResult | None, later: ExecutionResult) -> ExecutionResult:
+    """The outcomes of two executions; a resource in both keeps the later outcome with both's calls."""
+    if first is None:
+        return later
+    outcomes = dict(first.outcomes)
+    for key, outcome in later.outcomes.items():
+        before = outcomes.get(key)
+        calls = outcome.calls_made + (before.calls_made if before is not None else 0)
+        outcomes[key] = replace(outcome, calls_made=calls)
+    return ExecutionResult(outcomes=outcomes, outputs={**first.outputs, **later.outputs})
+
+
+def _hashes(spec_set: SpecSet, keys: Iterable[ResourceKey]) -> dict[ResourceKey, str]:
+    documents = (spec_set.get(*key) for key in keys)
+    return {document.key: document_hash(document) for document in documents if document is not None}
 
 
 def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:

@@ -132,9 +132,20 @@ _SYMBOLS = {
     Action.CONFLICT.value: "!",
     Action.WAITING.value: "…",
     Action.PAUSED.value: "‖",
+    Action.PERPETUAL_DIFF.value: "∞",
     Action.NONE.value: "=",
 }
-_COLOURS = {"+": "32", "~": "33", "±": "35", "-": "31", "!": "31;1", "…": "36", "‖": "2", "=": "2"}
+_COLOURS = {
+    "+": "32",
+    "~": "33",
+    "±": "35",
+    "-": "31",
+    "!": "31;1",
+    "…": "36",
+    "‖": "2",
+    "=": "2",
+    "∞": "31;1",
+}
 
 
 def _value(value: Any) -> str:

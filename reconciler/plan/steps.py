@@ -80,6 +80,8 @@ class Action(StrEnum):
     CONFLICT = "conflict"
     WAITING = "waiting"
     PAUSED = "paused"
+    PERPETUAL_DIFF = "perpetual-diff"
+    """Writes stopped: the same differences came back after every write meant to fix them."""
 
 
 class Status(StrEnum):
@@ -90,6 +92,7 @@ class Status(StrEnum):
     MISSING = "missing"
     ORPHANED = "orphaned"
     CONFLICT = "conflict"
+    PERPETUAL_DIFF = "perpetual-diff"
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class ResourcePlan:
             return Status.MISSING
         if self.action is Action.DELETE:
             return Status.ORPHANED
+        if self.action is Action.PERPETUAL_DIFF:
+            return Status.PERPETUAL_DIFF
         return Status.DRIFTED if self.delta else Status.IN_SYNC
 
 

@@ -106,6 +106,11 @@ class PlanSettings:
     """Allow a pass that would prune more than half of what is owned, or with no documents."""
     report_only: bool = False
     """Observe and report; issue no write (`run --mode report`, `plan`, `drift`)."""
+    perpetual_diff_limit: int = 3
+    """Writes of the same differences to one resource before writes to it stop (the perpetual-diff
+    breaker, `reconciler.engine.breaker`). One retry covers a read that came too soon after the
+    write; a third identical answer is no coincidence, and costs at most three task definition
+    revisions, never one per resync."""
 
 
 @dataclass(frozen=True)
