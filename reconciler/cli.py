@@ -215,6 +215,18 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def parse_count(text: str) -> int:
+    """A whole number, 0 or more: a negative limit would become a Python slice bound
+    (`--max-deletes -1` planned all deletions but one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
     _add_estate_options(parser)
@@ -233,7 +245,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-deletes",
         dest="max_deletes",
-        type=int,
+        type=parse_count,
         default=10,
         help="at most N deletions a pass (default 10)",
     )
@@ -246,7 +258,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--keep-revisions",
         dest="keep_revisions",
-        type=int,
+        type=parse_count,
         default=5,
         help="owned task definition revisions kept per family besides the ones in use (default 5)",
     )
@@ -606,6 +618,14 @@ def _run(arguments: argparse.Namespace) -> int:
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
         return EXIT_FAILED
+    if arguments.git:
+        from reconciler.daemon.sources import GitLocation
+
+        try:
+            GitLocation.parse(arguments.git)
+        except ValueError as error:
+            print(f"error: --git: {error}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         lease = LeaderElectionSettings(
             lease_duration=arguments.lease_duration,
