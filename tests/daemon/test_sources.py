@@ -401,3 +401,45 @@ def test_folder_source_reports_a_missing_folder_as_an_error(tmp_path: Path) -> N
             assert created.ok
 
     run(body)
+
+
+HOST_SECRET = VALID.replace("name: web", "name: host-secret-7f3a")
+
+
+@pytest.mark.parametrize("link", ["folder", "file", "nested"])
+def test_git_source_never_reads_through_a_symlink_leaving_the_checkout(
+    origin: Path, tmp_path: Path, link: str
+) -> None:
+    # Issue 9, item 4: a committed symlink must not make a file of the daemon's host the specs.
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secret.yaml").write_text(HOST_SECRET)
+    commit(origin, {"README.md": "specs"})
+    if link == "folder":
+        (origin / "specs").symlink_to(host)
+        expected = "specs"
+    elif link == "file":
+        commit(origin, {"specs/cluster.yaml": VALID})
+        (origin / "specs" / "secret.yaml").symlink_to(host / "secret.yaml")
+        expected = "specs/secret.yaml"
+    else:
+        # Inside the tree at first (specs/secret.yaml -> ../shared/secret.yaml), out of it one
+        # link further on.
+        commit(origin, {"specs/cluster.yaml": VALID, "shared/.keep": ""})
+        (origin / "shared" / "secret.yaml").symlink_to(host / "secret.yaml")
+        (origin / "specs" / "secret.yaml").symlink_to(Path("..") / "shared" / "secret.yaml")
+        expected = "specs/secret.yaml"
+    sha = commit(origin, {})
+
+    async def body() -> None:
+        source = GitSource(f"{origin}#main:specs", poll_interval=0.05, workdir=tmp_path / "checkout")
+        async with watching(source.snapshots()) as snapshots:
+            snapshot = await snapshots.next()
+            assert (snapshot.revision, snapshot.ok, snapshot.spec_set) == (sha, False, None)
+            messages = [str(error) for error in snapshot.errors]
+            assert any(
+                expected in message and "points outside the repository" in message for message in messages
+            ), messages
+            assert not any("host-secret-7f3a" in message or str(host) in message for message in messages)
+
+    run(body)
