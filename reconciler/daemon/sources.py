@@ -189,7 +189,10 @@ def _content_hash(paths: Sequence[Path]) -> str:
     for path in files:
         digest.update(str(path).encode() + b"\0")
         try:
-            digest.update(path.read_bytes())
+            # In chunks: a file far beyond the loader's budget must not be held whole to hash it.
+            with path.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
         except OSError as error:
             digest.update(f"unreadable: {error.strerror}".encode())
         digest.update(b"\0")
