@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
@@ -563,6 +564,18 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="HOST:PORT of the HTTP endpoints (default 127.0.0.1:8080)",
     )
     parser.add_argument(
+        "--http-token-file",
+        dest="http_token_file",
+        metavar="PATH",
+        help="require this file's bearer token for /status, /drift and /metrics",
+    )
+    parser.add_argument(
+        "--http-token-env",
+        dest="http_token_env",
+        metavar="NAME",
+        help="require the bearer token in environment variable NAME for /status, /drift and /metrics",
+    )
+    parser.add_argument(
         "--leader-election",
         dest="leader_table",
         metavar="TABLE",
@@ -635,6 +648,11 @@ def _run(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    try:
+        http_token = _http_token(arguments)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
     aws_settings, plan_settings = _engine_settings(arguments, report_only=arguments.mode == "report")
     options = RunOptions(
@@ -648,6 +666,7 @@ def _run(arguments: argparse.Namespace) -> int:
         leader_table=arguments.leader_table,
         lease=lease,
         notify_webhook=arguments.webhook,
+        http_token=http_token,
     )
     if not arguments.local:
         return asyncio.run(run_daemon(options))
@@ -658,6 +677,27 @@ def _run(arguments: argparse.Namespace) -> int:
         _print_local_banner(local, options)
         aws = AwsSettings(region=local.region, endpoint_url=local.endpoint_url)
         return asyncio.run(run_daemon(RunOptions(**{**vars(options), "aws": aws})))
+
+
+def _http_token(arguments: argparse.Namespace) -> str | None:
+    """The bearer token of `--http-token-file` or `--http-token-env` (not both); ValueError when
+    it is missing or empty, so the daemon never starts believing it is protected when it is not."""
+    if arguments.http_token_file and arguments.http_token_env:
+        raise ValueError("give --http-token-file or --http-token-env, not both")
+    if arguments.http_token_file:
+        try:
+            token = pathlib.Path(arguments.http_token_file).read_text().strip()
+        except OSError as error:
+            raise ValueError(f"--http-token-file {arguments.http_token_file}: {error.strerror}") from None
+        where = f"--http-token-file {arguments.http_token_file}"
+    elif arguments.http_token_env:
+        token = os.environ.get(arguments.http_token_env, "").strip()
+        where = f"--http-token-env {arguments.http_token_env}"
+    else:
+        return None
+    if not token:
+        raise ValueError(f"{where}: the token is empty or not set")
+    return token
 
 
 def _print_local_banner(local: Any, options: Any) -> None:
