@@ -20,8 +20,8 @@ from typing import Any
 import structlog
 
 from reconciler.aws.errors import THROTTLING_CODES, AwsError
-from reconciler.plan.steps import Call, GroupKey, Plan, Ref, ResourceKey, StepGroup
-from reconciler.resources.base import ApiClient, Clients
+from reconciler.plan.steps import Call, GroupKey, LandedCheck, Plan, Ref, ResourceKey, StepGroup
+from reconciler.resources.base import Clients
 
 log = structlog.get_logger(__name__)
 
@@ -194,11 +194,10 @@ NOT_IDEMPOTENT_ATTEMPTS = 5
 
 async def _issue_checking_landed(call: Call, params: Mapping[str, Any], run: _Run) -> dict[str, Any]:
     assert call.landed is not None
-    client = run.clients.service(call.service)
     attempt = 1
     while True:
         try:
-            return await client.call(call.operation, **params)
+            return await run.clients.service(call.service).call(call.operation, **params)
         except AwsError as error:
             if not error.retryable or attempt == NOT_IDEMPOTENT_ATTEMPTS:
                 raise
@@ -211,17 +210,17 @@ async def _issue_checking_landed(call: Call, params: Mapping[str, Any], run: _Ru
                 ) from error
             if error.code in THROTTLING_CODES:
                 continue  # refused before it was acted on: nothing can have landed
-            landed = await _landed(call, client)
+            landed = await _landed(call.landed, run)
             if landed is not None:
                 log.info("lost response: the earlier attempt landed", call=call.name, error=str(error))
                 return landed
 
 
-async def _landed(call: Call, client: ApiClient) -> dict[str, Any] | None:
+async def _landed(check: LandedCheck, run: _Run) -> dict[str, Any] | None:
     """The read's response when it shows the call's effect; None when it does not, or fails."""
-    assert call.landed is not None
+    read = check.read
     try:
-        response = await client.call(call.landed.operation, **call.landed.params)
+        response = await run.clients.service(read.service).call(read.operation, **read.params)
     except AwsError:
         return None  # not there (yet): retrying is the only way forward
-    return response if call.landed.matches(response) else None
+    return response if check.matches(response) else None

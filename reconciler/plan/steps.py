@@ -34,14 +34,14 @@ class Ref:
 @dataclass(frozen=True)
 class LandedCheck:
     """How to tell whether an attempt of a call that is not idempotent took effect although its
-    answer was lost: a read on the same service, and whether what it returns is that effect.
+    answer was lost: a read, and whether what it returns is that effect.
 
     A dropped RegisterTaskDefinition response would otherwise be retried into an identical extra
     revision. When `matches` holds, the read's response stands in for the call's (same shape).
     """
 
-    operation: str
-    params: Mapping[str, Any]
+    read: Call
+    """A read on the call's service; its response has the call's response's shape."""
     matches: Callable[[Mapping[str, Any]], bool]
 
 

@@ -498,7 +498,8 @@ def _registered_already(family: str, desired: Mapping[str, Any], tags: Mapping[s
             desired, live_tree(response.get("taskDefinition") or {}), exact=True
         )
 
-    return LandedCheck("describe_task_definition", {"taskDefinition": family, "include": ["TAGS"]}, matches)
+    latest = Call("ecs", "describe_task_definition", {"taskDefinition": family, "include": ["TAGS"]})
+    return LandedCheck(latest, matches)
 
 
 def _revision_of(arn: str) -> int:
