@@ -8,6 +8,8 @@ state require it while the probes stay open.
 from __future__ import annotations
 
 import asyncio
+import socket
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 
 from reconciler.daemon.http import HttpLimits, RateLimitedLog, default_max_connections
 from reconciler.local import LocalAWS
+from tests.daemon.processes import daemon_process, eventually
 from tests.daemon.test_daemon import daemon, options, write_cluster
 
 pytestmark = pytest.mark.aws
@@ -97,3 +100,41 @@ def test_repeated_errors_are_logged_once_per_interval(capsys: pytest.CaptureFixt
     logged.append(log.warning("accept_failed"))
     assert logged.count(True) == 2
     assert "suppressed=999" in capsys.readouterr().out
+
+
+LOW_DESCRIPTOR_LIMIT = 256
+_LIMITED_RUN = (
+    "import resource, runpy, sys\n"
+    f"resource.setrlimit(resource.RLIMIT_NOFILE, ({LOW_DESCRIPTOR_LIMIT}, {LOW_DESCRIPTOR_LIMIT}))\n"
+    "sys.argv = ['ecs-reconciler', 'run', *sys.argv[1:]]\n"
+    "runpy.run_module('reconciler', run_name='__main__')\n"
+)
+
+
+def test_the_daemon_process_answers_healthz_with_more_slow_clients_than_descriptors(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    # The report's attack, scaled down: more slow-header connections than the process may hold
+    # descriptors. Before, accept() failed from then on and /healthz timed out.
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    write_cluster(specs)
+    with daemon_process(
+        [str(specs)], logs=tmp_path / "daemon.log", command=(sys.executable, "-c", _LIMITED_RUN)
+    ) as child:
+        eventually(lambda: child.get("/healthz"), within=30, what="the daemon answers")
+        port = child.port
+        assert port is not None
+        slow = []
+        for _ in range(2 * LOW_DESCRIPTOR_LIMIT):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n")
+            slow.append(connection)
+        try:
+            started = time.monotonic()
+            assert child.get("/healthz") == (200, '{"ok": true}')
+            assert time.monotonic() - started < 2.0
+        finally:
+            for connection in slow:
+                connection.close()
+        assert "Too many open files" not in child.stderr
