@@ -443,3 +443,26 @@ def test_git_source_never_reads_through_a_symlink_leaving_the_checkout(
             assert not any("host-secret-7f3a" in message or str(host) in message for message in messages)
 
     run(body)
+
+
+def test_a_spec_file_beyond_the_budget_is_a_snapshot_error_naming_it(tmp_path: Path) -> None:
+    # Issue 9, item 6: the source reports it like any invalid edit, so the controller keeps the
+    # last good set in force, and the oversized file is never held whole.
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "cluster.yaml").write_text(VALID)
+
+    async def body() -> None:
+        source: SpecSource = FolderSource([specs], debounce_ms=50)
+        async with watching(source.snapshots()) as snapshots:
+            assert (await snapshots.next(1.0)).ok
+            huge = specs / "huge.yaml"
+            with huge.open("wb") as stream:
+                stream.truncate(9 * 1024 * 1024)
+            rejected = await snapshots.next(5.0)
+            assert rejected.spec_set is None
+            assert [(error.file, error.message) for error in rejected.errors] == [
+                (str(huge), "file larger than 8 MB: split it")
+            ]
+
+    run(body)
