@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
@@ -215,6 +216,18 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def parse_count(text: str) -> int:
+    """A whole number, 0 or more: a negative limit would become a Python slice bound
+    (`--max-deletes -1` planned all deletions but one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders (*.yaml, *.yml)")
     _add_estate_options(parser)
@@ -233,7 +246,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-deletes",
         dest="max_deletes",
-        type=int,
+        type=parse_count,
         default=10,
         help="at most N deletions a pass (default 10)",
     )
@@ -246,7 +259,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--keep-revisions",
         dest="keep_revisions",
-        type=int,
+        type=parse_count,
         default=5,
         help="owned task definition revisions kept per family besides the ones in use (default 5)",
     )
@@ -569,6 +582,18 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="HOST:PORT of the HTTP endpoints (default 127.0.0.1:8080)",
     )
     parser.add_argument(
+        "--http-token-file",
+        dest="http_token_file",
+        metavar="PATH",
+        help="require this file's bearer token for /status, /drift and /metrics",
+    )
+    parser.add_argument(
+        "--http-token-env",
+        dest="http_token_env",
+        metavar="NAME",
+        help="require the bearer token in environment variable NAME for /status, /drift and /metrics",
+    )
+    parser.add_argument(
         "--leader-election",
         dest="leader_table",
         metavar="TABLE",
@@ -624,12 +649,25 @@ def _run(arguments: argparse.Namespace) -> int:
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
         return EXIT_FAILED
+    if arguments.git:
+        from reconciler.daemon.sources import GitLocation
+
+        try:
+            GitLocation.parse(arguments.git)
+        except ValueError as error:
+            print(f"error: --git: {error}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         lease = LeaderElectionSettings(
             lease_duration=arguments.lease_duration,
             renew_deadline=arguments.lease_renew_deadline,
             retry_period=arguments.lease_retry_period,
         )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        http_token = _http_token(arguments)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -646,6 +684,7 @@ def _run(arguments: argparse.Namespace) -> int:
         leader_table=arguments.leader_table,
         lease=lease,
         notify_webhook=arguments.webhook,
+        http_token=http_token,
     )
     if not arguments.local:
         return asyncio.run(run_daemon(options))
@@ -656,6 +695,27 @@ def _run(arguments: argparse.Namespace) -> int:
         _print_local_banner(local, options)
         aws = AwsSettings(region=local.region, endpoint_url=local.endpoint_url)
         return asyncio.run(run_daemon(RunOptions(**{**vars(options), "aws": aws})))
+
+
+def _http_token(arguments: argparse.Namespace) -> str | None:
+    """The bearer token of `--http-token-file` or `--http-token-env` (not both); ValueError when
+    it is missing or empty, so the daemon never starts believing it is protected when it is not."""
+    if arguments.http_token_file and arguments.http_token_env:
+        raise ValueError("give --http-token-file or --http-token-env, not both")
+    if arguments.http_token_file:
+        try:
+            token = pathlib.Path(arguments.http_token_file).read_text().strip()
+        except OSError as error:
+            raise ValueError(f"--http-token-file {arguments.http_token_file}: {error.strerror}") from None
+        where = f"--http-token-file {arguments.http_token_file}"
+    elif arguments.http_token_env:
+        token = os.environ.get(arguments.http_token_env, "").strip()
+        where = f"--http-token-env {arguments.http_token_env}"
+    else:
+        return None
+    if not token:
+        raise ValueError(f"{where}: the token is empty or not set")
+    return token
 
 
 def _print_local_banner(local: Any, options: Any) -> None:

@@ -8,7 +8,9 @@ manager) and hand the resource kinds and the engine the narrow `AwsClient` each 
 - wait for the client-side request budget (`reconciler.aws.ratelimit`) before each HTTP attempt
   (retries and pages included),
 - count each attempt, its outcome and the call's latency (`reconciler.aws.calls`),
-- leave retries to botocore's "standard" mode (throttling, 5xx, connection errors),
+- leave retries to botocore's "standard" mode (throttling, 5xx, connection errors), except for
+  the calls in `SINGLE_ATTEMPT_OPERATIONS`, which are not idempotent and so are sent once and
+  retried by the engine's executor after it has checked the first attempt did not land,
 - turn every failure into a classified `TerminalAwsError` / `RetryableAwsError`
   (`reconciler.aws.errors`), chained to botocore's exception,
 - return plain response dicts without `ResponseMetadata`.
@@ -110,16 +112,27 @@ def _attempt_outcome(
     return Outcome.SERVER_ERROR if status >= 500 else Outcome.ERROR
 
 
+SINGLE_ATTEMPT_OPERATIONS: Mapping[str, frozenset[str]] = {
+    # A lost response (read timeout, reset) to a RegisterTaskDefinition that landed, retried by
+    # botocore, registered an identical extra revision; botocore cannot look before it retries.
+    "ecs": frozenset({"register_task_definition"}),
+}
+"""Per service, the operations botocore must not retry: each HTTP attempt is one `call`."""
+
+
 class AwsClient:
     """One service's client: `call` and `paginate`, with errors classified and calls counted.
 
     Obtained from `AwsClients`; valid until that context exits.
     """
 
-    def __init__(self, *, service: str, client: Any, counter: CallCounter) -> None:
+    def __init__(
+        self, *, service: str, client: Any, counter: CallCounter, single_attempt_client: Any = None
+    ) -> None:
         self._service = service
         self._client = client
         self._counter = counter
+        self._single_attempt_client = single_attempt_client
 
     @property
     def service(self) -> str:
@@ -146,7 +159,10 @@ class AwsClient:
         an unknown operation; never catches `asyncio.CancelledError`.
         """
         api_name = self.operation_name(operation)
-        method = getattr(self._client, operation)
+        single = self._single_attempt_client is not None and operation in SINGLE_ATTEMPT_OPERATIONS.get(
+            self._service, frozenset()
+        )
+        method = getattr(self._single_attempt_client if single else self._client, operation)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -349,11 +365,11 @@ class AwsClients:
                     self._account_id = str(identity["Account"])
         return self._account_id
 
-    def _config(self) -> AioConfig:
+    def _config(self, *, attempts: int | None = None) -> AioConfig:
         settings = self.settings
         return AioConfig(
             # total_max_attempts counts the first attempt; botocore's "max_attempts" key counts retries only.
-            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts or settings.max_attempts},
             max_pool_connections=settings.max_pool_connections,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -363,16 +379,23 @@ class AwsClients:
     async def _open_client(
         self, service: str, stack: contextlib.AsyncExitStack, session: AioSession
     ) -> AwsClient:
-        raw = await stack.enter_async_context(
-            session.create_client(
-                service,
-                region_name=self.region,
-                endpoint_url=self.settings.endpoint_url,
-                config=self._config(),
+        hooks = _AttemptHooks(service=service, counter=self.counter, rate_limiter=self.rate_limiter)
+        clients = []
+        for attempts in (None, 1) if service in SINGLE_ATTEMPT_OPERATIONS else (None,):
+            raw = await stack.enter_async_context(
+                session.create_client(
+                    service,
+                    region_name=self.region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self._config(attempts=attempts),
+                )
             )
+            hooks.register(raw)
+            clients.append(raw)
+        single = clients[1] if len(clients) > 1 else None
+        return AwsClient(
+            service=service, client=clients[0], counter=self.counter, single_attempt_client=single
         )
-        _AttemptHooks(service=service, counter=self.counter, rate_limiter=self.rate_limiter).register(raw)
-        return AwsClient(service=service, client=raw, counter=self.counter)
 
     async def _assume_role(self, stack: contextlib.AsyncExitStack, role_arn: str) -> None:
         # The management credentials live in a session of their own, so the main session's chain

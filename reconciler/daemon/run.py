@@ -9,6 +9,7 @@ signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 import tempfile
@@ -25,7 +26,13 @@ from reconciler.aws.clients import AwsClients
 from reconciler.aws.errors import AwsError
 from reconciler.aws.settings import AwsSettings
 from reconciler.daemon.controller import Controller, DaemonSettings
-from reconciler.daemon.http import build_app
+from reconciler.daemon.http import (
+    GuardedSite,
+    HttpLimits,
+    RateLimitedLog,
+    build_app,
+    install_rate_limited_loop_errors,
+)
 from reconciler.daemon.leader import (
     LeaderElectionError,
     LeaderElectionSettings,
@@ -67,6 +74,10 @@ class RunOptions:
     """URL that receives a JSON event when a resource drifts, heals, fails or a rollout fails."""
     shutdown_seconds: float = 30.0
     """How long a graceful stop waits for the pass in flight."""
+    http_token: str | None = field(default=None, repr=False)
+    """Bearer token /status, /drift and /metrics require; None leaves them open."""
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
+    """Header and idle timeouts and the connection limit of the HTTP server."""
 
 
 @dataclass
@@ -98,6 +109,14 @@ async def run_daemon(
     stopping = stop if stop is not None else asyncio.Event()
     if install_signal_handlers:
         _install_signal_handlers(loop, stopping)
+    http_log = RateLimitedLog()
+    install_rate_limited_loop_errors(loop, http_log)
+    if options.http_token is None and not _is_loopback(options.listen[0]):
+        log.warning(
+            "http_open_to_the_network",
+            host=options.listen[0],
+            advice="/status, /drift and /metrics answer anyone: pass --http-token-file or --http-token-env",
+        )
     metrics = Metrics()
     with tempfile.TemporaryDirectory(prefix="ecs-reconciler-") as workdir:
         async with AwsClients(options.aws) as aws:
@@ -144,10 +163,12 @@ async def run_daemon(
                 liveness_seconds=max(60.0, options.daemon.resync_seconds),
                 leadership=leader,
                 leadership_known=(lambda: leader is None or leader.leader_identity is not None),
+                token=options.http_token,
             )
-            runner = web.AppRunner(app, access_log=None)
+            limits = options.http_limits
+            runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_seconds)
             await runner.setup()
-            site = web.TCPSite(runner, options.listen[0], options.listen[1])
+            site = GuardedSite(runner, options.listen[0], options.listen[1], limits=limits, log=http_log)
             await site.start()
             port = _bound_port(runner, options.listen[1])
             log.info("listening", host=options.listen[0], port=port, mode=options.daemon.mode)
@@ -182,6 +203,15 @@ async def run_daemon(
                 await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def _plan_settings(options: RunOptions) -> PlanSettings:

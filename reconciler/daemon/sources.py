@@ -189,7 +189,10 @@ def _content_hash(paths: Sequence[Path]) -> str:
     for path in files:
         digest.update(str(path).encode() + b"\0")
         try:
-            digest.update(path.read_bytes())
+            # In chunks: a file far beyond the loader's budget must not be held whole to hash it.
+            with path.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
         except OSError as error:
             digest.update(f"unreadable: {error.strerror}".encode())
         digest.update(b"\0")
@@ -350,6 +353,13 @@ class GitSource:
             failure = SpecError(file=self.location, line=0, kind="", name="", path="", message=str(error))
             return SpecSnapshot(None, (failure,), self._last_sha, clock())
         target = self._workdir / self._location.path if self._location.path else self._workdir
+        escapes = await asyncio.to_thread(_links_leaving_the_tree, self._workdir, target)
+        if escapes:
+            # Nothing is loaded: not even the files inside the tree, so a commit is applied whole or
+            # not at all, and no byte from the host reaches /status or the logs.
+            self._loaded_sha = self._last_sha = sha
+            _log.warning("specs_rejected", source=self.location, revision=sha, errors=len(escapes))
+            return SpecSnapshot(None, escapes, sha, clock())
         spec_set, errors = await asyncio.to_thread(load_spec_set, [target])
         self._loaded_sha = self._last_sha = sha
         _log.info("specs_loaded", source=self.location, revision=sha, errors=len(errors))
@@ -418,6 +428,27 @@ class GitSource:
     def _redact(self, text: str) -> str:
         userinfo = _userinfo(self._location.url)
         return text.replace(userinfo, "***") if userinfo else text
+
+
+def _links_leaving_the_tree(root: Path, target: Path) -> tuple[SpecError, ...]:
+    """An error for the spec path, or each spec file under it, that resolves outside `root`.
+
+    A commit is untrusted input: a symlink in it (the spec folder itself, a file, or a folder
+    link that leads to another link) could make the daemon read any file of its host. The spec
+    files are found the way the loader finds them and each is resolved before any is read; the
+    error names the path in the repository, never where it points.
+    """
+    tree = root.resolve()
+
+    def outside(path: Path) -> SpecError:
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        message = "a symbolic link that points outside the repository: not read"
+        return SpecError(file=where, line=0, kind="", name="", path="", message=message)
+
+    if not target.resolve().is_relative_to(tree):
+        return (outside(target),)
+    files, _ = find_spec_files([target])
+    return tuple(outside(path) for path in files if not path.resolve().is_relative_to(tree))
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:

@@ -4,20 +4,23 @@ Called by `reconciler.engine.reconcile` (apply, and the daemon's enforce mode). 
 soon as every group they wait for has finished; the calls inside a group run in order. A failed
 group fails its resource and skips everything that waits on it, without stopping independent
 resources. Retries of a single call (throttling, 5xx) happen below, in the AWS clients; what
-fails here is recorded and left to the next pass.
+fails here is recorded and left to the next pass. The exception is a call that is not idempotent
+(one with a `LandedCheck`): the clients send it once, and it is retried here, each retry preceded
+by a read that tells whether the lost attempt landed after all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from reconciler.aws.errors import AwsError
-from reconciler.plan.steps import Call, GroupKey, Plan, Ref, ResourceKey, StepGroup
+from reconciler.aws.errors import THROTTLING_CODES, AwsError
+from reconciler.plan.steps import Call, GroupKey, LandedCheck, Plan, Ref, ResourceKey, StepGroup
 from reconciler.resources.base import Clients
 
 log = structlog.get_logger(__name__)
@@ -180,4 +183,44 @@ async def _issue(call: Call, run: _Run) -> dict[str, Any]:
         raise WritingNotAllowed(f"{call.name} not sent: this replica may no longer write")
     params = resolve(call.params, run.outputs)
     log.info("aws call", call=call.name, description=call.description)
-    return await run.clients.service(call.service).call(call.operation, **params)
+    if call.landed is None:
+        return await run.clients.service(call.service).call(call.operation, **params)
+    return await _issue_checking_landed(call, params, run)
+
+
+NOT_IDEMPOTENT_ATTEMPTS = 5
+"""Attempts of a call with a `LandedCheck`, the first included (the SDK does not retry them)."""
+
+
+async def _issue_checking_landed(call: Call, params: Mapping[str, Any], run: _Run) -> dict[str, Any]:
+    assert call.landed is not None
+    attempt = 1
+    while True:
+        try:
+            return await run.clients.service(call.service).call(call.operation, **params)
+        except AwsError as error:
+            if not error.retryable or attempt == NOT_IDEMPOTENT_ATTEMPTS:
+                raise
+            # Full jitter, as botocore's standard mode does: up to 0.1 s, 0.2 s, 0.4 s...
+            await asyncio.sleep(random.uniform(0, 0.1 * 2 ** (attempt - 1)))
+            attempt += 1
+            if not run.may_write():
+                raise WritingNotAllowed(
+                    f"{call.name} not retried: this replica may no longer write"
+                ) from error
+            if error.code in THROTTLING_CODES:
+                continue  # refused before it was acted on: nothing can have landed
+            landed = await _landed(call.landed, run)
+            if landed is not None:
+                log.info("lost response: the earlier attempt landed", call=call.name, error=str(error))
+                return landed
+
+
+async def _landed(check: LandedCheck, run: _Run) -> dict[str, Any] | None:
+    """The read's response when it shows the call's effect; None when it does not, or fails."""
+    read = check.read
+    try:
+        response = await run.clients.service(read.service).call(read.operation, **read.params)
+    except AwsError:
+        return None  # not there (yet): retrying is the only way forward
+    return response if check.matches(response) else None

@@ -8,7 +8,7 @@ from the outputs of the calls that ran before. Pure values: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,20 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class LandedCheck:
+    """How to tell whether an attempt of a call that is not idempotent took effect although its
+    answer was lost: a read, and whether what it returns is that effect.
+
+    A dropped RegisterTaskDefinition response would otherwise be retried into an identical extra
+    revision. When `matches` holds, the read's response stands in for the call's (same shape).
+    """
+
+    read: Call
+    """A read on the call's service; its response has the call's response's shape."""
+    matches: Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
 class Call:
     """One AWS API call. `operation` is botocore's snake_case method name.
 
@@ -45,6 +59,10 @@ class Call:
     params: Mapping[str, Any]
     outputs: Mapping[str, Path] = field(default_factory=dict)
     description: str = ""
+    landed: LandedCheck | None = field(default=None, compare=False)
+    """Set on calls that are not idempotent: they are retried by the executor, which checks
+    before each retry whether an earlier attempt landed (never by the SDK, which cannot). How a
+    call is retried is not what it is: left out of equality."""
 
     @property
     def name(self) -> str:

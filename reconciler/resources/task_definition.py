@@ -27,7 +27,7 @@ from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
-from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
+from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
@@ -564,6 +564,7 @@ class TaskDefinitionKind:
             {"family": document.aws_name, **registration.request, "tags": map_to_tags(tags)},
             outputs={"arn": ("taskDefinition", "taskDefinitionArn")},
             description=f"register task definition {document.aws_name}",
+            landed=_registered_already(document.aws_name, desired, tags),
         )
         main = (self.kind, document.name, MAIN)
         if live is None:
@@ -644,6 +645,22 @@ def _deregister(revisions: Iterable[Mapping[str, Any]]) -> list[Call]:
         )
         for revision in revisions
     ]
+
+
+def _registered_already(family: str, desired: Mapping[str, Any], tags: Mapping[str, str]) -> LandedCheck:
+    """Whether the family's latest ACTIVE revision is the one a lost RegisterTaskDefinition asked
+    for: equal as the planner compares (normalised), and carrying the tags it was sent with (so a
+    look-alike revision nobody owns is not taken for ours)."""
+
+    def matches(response: Mapping[str, Any]) -> bool:
+        live_tags = tags_to_map(response.get("tags") or [])
+        same_tags = all(live_tags.get(key) == value for key, value in tags.items())
+        return same_tags and not diff_trees(
+            desired, live_tree(response.get("taskDefinition") or {}), exact=True
+        )
+
+    latest = Call("ecs", "describe_task_definition", {"taskDefinition": family, "include": ["TAGS"]})
+    return LandedCheck(latest, matches)
 
 
 def _revision_of(arn: str) -> int:

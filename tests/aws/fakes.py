@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,6 +20,12 @@ class _Fault:
     status: int
     code: str
     times: int
+    drop: bool = False
+    """Let the request reach the server, then cut the connection instead of answering."""
+
+
+class DroppedResponse(Exception):
+    """Raised in the server thread after a dropped response: werkzeug then sends nothing."""
 
 
 class FaultInjector:
@@ -35,6 +42,12 @@ class FaultInjector:
         with self._lock:
             self._faults[operation] = _Fault(status, code, times)
 
+    def drop(self, operation: str, *, times: int) -> None:
+        """Let the next `times` requests of `operation` take effect, and lose their responses:
+        the client sees the connection close, as when a response is lost on the network."""
+        with self._lock:
+            self._faults[operation] = _Fault(0, "", times, drop=True)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -49,6 +62,12 @@ class FaultInjector:
                 fault = None
         if fault is None:
             return self._app(environ, start_response)  # type: ignore[no-any-return]
+        if fault.drop:
+            body = self._app(environ, lambda *_: None)
+            list(body)  # produce the answer, so the request has taken effect on the server
+            connection = environ["werkzeug.socket"]
+            connection.shutdown(socket.SHUT_RDWR)
+            raise DroppedResponse(operation)
         if is_json:
             body = json.dumps({"__type": fault.code, "message": "injected by the test"}).encode()
             content_type = "application/x-amz-json-1.1"

@@ -401,3 +401,68 @@ def test_folder_source_reports_a_missing_folder_as_an_error(tmp_path: Path) -> N
             assert created.ok
 
     run(body)
+
+
+HOST_SECRET = VALID.replace("name: web", "name: host-secret-7f3a")
+
+
+@pytest.mark.parametrize("link", ["folder", "file", "nested"])
+def test_git_source_never_reads_through_a_symlink_leaving_the_checkout(
+    origin: Path, tmp_path: Path, link: str
+) -> None:
+    # Issue 9, item 4: a committed symlink must not make a file of the daemon's host the specs.
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secret.yaml").write_text(HOST_SECRET)
+    commit(origin, {"README.md": "specs"})
+    if link == "folder":
+        (origin / "specs").symlink_to(host)
+        expected = "specs"
+    elif link == "file":
+        commit(origin, {"specs/cluster.yaml": VALID})
+        (origin / "specs" / "secret.yaml").symlink_to(host / "secret.yaml")
+        expected = "specs/secret.yaml"
+    else:
+        # Inside the tree at first (specs/secret.yaml -> ../shared/secret.yaml), out of it one
+        # link further on.
+        commit(origin, {"specs/cluster.yaml": VALID, "shared/.keep": ""})
+        (origin / "shared" / "secret.yaml").symlink_to(host / "secret.yaml")
+        (origin / "specs" / "secret.yaml").symlink_to(Path("..") / "shared" / "secret.yaml")
+        expected = "specs/secret.yaml"
+    sha = commit(origin, {})
+
+    async def body() -> None:
+        source = GitSource(f"{origin}#main:specs", poll_interval=0.05, workdir=tmp_path / "checkout")
+        async with watching(source.snapshots()) as snapshots:
+            snapshot = await snapshots.next()
+            assert (snapshot.revision, snapshot.ok, snapshot.spec_set) == (sha, False, None)
+            messages = [str(error) for error in snapshot.errors]
+            assert any(
+                expected in message and "points outside the repository" in message for message in messages
+            ), messages
+            assert not any("host-secret-7f3a" in message or str(host) in message for message in messages)
+
+    run(body)
+
+
+def test_a_spec_file_beyond_the_budget_is_a_snapshot_error_naming_it(tmp_path: Path) -> None:
+    # Issue 9, item 6: the source reports it like any invalid edit, so the controller keeps the
+    # last good set in force, and the oversized file is never held whole.
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "cluster.yaml").write_text(VALID)
+
+    async def body() -> None:
+        source: SpecSource = FolderSource([specs], debounce_ms=50)
+        async with watching(source.snapshots()) as snapshots:
+            assert (await snapshots.next(1.0)).ok
+            huge = specs / "huge.yaml"
+            with huge.open("wb") as stream:
+                stream.truncate(9 * 1024 * 1024)
+            rejected = await snapshots.next(5.0)
+            assert rejected.spec_set is None
+            assert [(error.file, error.message) for error in rejected.errors] == [
+                (str(huge), "file larger than 8 MB: split it")
+            ]
+
+    run(body)

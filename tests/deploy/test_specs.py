@@ -105,3 +105,17 @@ def test_one_task_with_the_circuit_breaker_and_no_load_balancer(spec_set: SpecSe
     assert network.security_groups == [NAME]
     # The default VPC's subnets have no NAT: the task needs a public IP to reach ECR and AWS.
     assert network.assign_public_ip == "ENABLED"
+
+
+def test_the_daemon_requires_a_bearer_token_from_secrets_manager(spec_set: SpecSet) -> None:
+    # It listens beyond loopback (0.0.0.0:8080, open to the VPC): /status and /drift must not
+    # answer anyone there (issue 9, item 5).
+    spec = _one(spec_set, "TaskDefinition").spec_as(TaskDefinitionSpec)
+    (container,) = spec.container_definitions
+    assert container.command is not None
+    options = dict(zip(container.command[1::2], container.command[2::2], strict=False))
+    variable = options["--http-token-env"]
+    assert container.secrets is not None
+    (secret,) = [secret for secret in container.secrets if secret.name == variable]
+    assert secret.value_from.startswith("arn:aws:secretsmanager:")
+    assert not any(variable == entry.name for entry in container.environment or [])

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.spec import Document, Kind, SpecError, load_documents
 from reconciler.spec.errors import render_path
-from reconciler.spec.loader import find_spec_files, load_text
+from reconciler.spec.loader import DEFAULT_BUDGET, Budget, find_spec_files, load_text
 from reconciler.spec.models import TaskDefinitionSpec
 
 TASK = textwrap.dedent(
@@ -327,3 +327,61 @@ def test_a_wrong_mapping_key_is_reported_as_the_key() -> None:
     )
     [error] = errors
     assert (error.line, error.message) == (6, "key 1: Input should be a valid string")
+
+
+# --- budgets (issue 9, item 6) ------------------------------------------------------------------
+
+SMALL = Budget(file_bytes=4_000, file_documents=5, set_bytes=6_000, set_documents=8, set_values=300)
+
+
+def _clusters(first: int, count: int) -> str:
+    return "".join(
+        "---\napiVersion: ecs-reconciler/v1\nkind: Cluster\n"
+        f"metadata: {{name: c{first + index}}}\nspec: {{}}\n"
+        for index in range(count)
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "bad_file", "line", "fragment"),
+    [
+        ({"a.yaml": _clusters(0, 6)}, "a.yaml", 27, "more than 5 documents in one file"),
+        ({"a.yaml": _clusters(0, 5), "b.yaml": _clusters(5, 4)}, "b.yaml", 17, "more than 8 documents"),
+        ({"a.yaml": "# padding\n" * 401}, "a.yaml", 0, "file larger than"),
+        ({"a.yaml": "#" * 3_500 + "\n", "b.yaml": "#" * 3_500 + "\n"}, "b.yaml", 0, "spec set is larger"),
+        (
+            {
+                "a.yaml": _clusters(0, 1).replace(
+                    "spec: {}", "spec: {tags: {" + ", ".join(f"k{i}: v" for i in range(400)) + "}}"
+                )
+            },
+            "a.yaml",
+            5,
+            "more than 300 values",
+        ),
+    ],
+)
+def test_a_file_or_set_beyond_its_budget_is_an_error_naming_the_file(
+    tmp_path: Path, files: dict[str, str], bad_file: str, line: int, fragment: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = load_documents([tmp_path], budget=SMALL)
+    matching = [e for e in result.errors if e.file == str(tmp_path / bad_file) and fragment in e.message]
+    assert matching, result.errors
+    assert matching[0].line == line
+    assert not result.complete
+
+
+def test_the_default_budget_refuses_a_huge_file_without_reading_it_whole(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as stream:
+        stream.truncate(DEFAULT_BUDGET.file_bytes * 8)  # sparse: 64 MB of NULs
+    result = load_documents([huge])
+    assert [(e.file, e.message) for e in result.errors] == [(str(huge), "file larger than 8 MB: split it")]
+
+
+def test_the_default_budget_holds_a_thousand_service_estate() -> None:
+    # 1,000 services x 7 kinds of small documents stay well inside every default limit.
+    assert DEFAULT_BUDGET.set_documents >= 7_000 * 2
+    assert DEFAULT_BUDGET.file_documents >= 1_000 * 2
