@@ -137,14 +137,17 @@ def _add_validate_command(commands: argparse._SubParsersAction[_Parser]) -> None
 
 def _validate(arguments: argparse.Namespace) -> int:
     from reconciler.spec import load_spec_set
+    from reconciler.spec.validate import secret_warnings
 
     spec_set, errors = load_spec_set(arguments.paths)
     documents = list(spec_set) if spec_set is not None else []
+    warnings = secret_warnings(spec_set) if spec_set is not None else []
     if arguments.output == OUTPUT_JSON:
         print_json(
             {
                 "ok": not errors,
                 "errors": [error.as_dict() for error in errors],
+                "warnings": [warning.as_dict() for warning in warnings],
                 "resources": [
                     {
                         "kind": document.kind.value,
@@ -160,6 +163,8 @@ def _validate(arguments: argparse.Namespace) -> int:
     else:
         for error in errors:
             print(error)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if errors:
             files = len({error.file for error in errors})
             print(f"invalid: {_plural(len(errors), 'error')} in {_plural(files, 'file')}")
@@ -451,6 +456,7 @@ def _render_engine_result(
     from reconciler.engine.reconcile import rollout_of
     from reconciler.engine.report import render_markdown, render_text, report_as_json
     from reconciler.plan.steps import Action
+    from reconciler.spec.secrets import mask_text
 
     blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING, Action.PERPETUAL_DIFF)]
     # The observation predates this pass's writes: a service it just updated is on a new deployment,
@@ -483,6 +489,7 @@ def _render_engine_result(
             for r in result.plan
             if r.action is Action.DELETE and r.report_only
         ]
+    errors = [{**error, "message": mask_text(error["message"])} for error in errors]
     changes = [r for r in reports if r.status != "in-sync"]
     if mode == "apply":
         code = EXIT_FAILED if errors else EXIT_OK

@@ -27,6 +27,7 @@ from reconciler.engine.report import FieldReport, ResourceReport, build_report
 from reconciler.plan.steps import Action, Plan, ResourceKey
 from reconciler.resources.base import TerminalPlanError
 from reconciler.spec import SpecSet
+from reconciler.spec.secrets import mask_mapping
 
 log = structlog.get_logger(__name__)
 
@@ -424,13 +425,16 @@ class Controller:
     # --- views -------------------------------------------------------------------------------------
 
     def status_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "source": self._source.location,
-            "mode": self.settings.mode,
-            "writing": self.may_write,
-            "specErrors": [str(error) for error in self.spec_errors],
-            "lastError": self.last_error,
-            "lastFullSync": self.last_full_sync,
-            "resources": [status.as_json() for status in self.statuses.values()],
-        }
+        # Resource fields come from reports, already protected; errors may quote what AWS said.
+        return mask_mapping(
+            {
+                "revision": self.revision,
+                "source": self._source.location,
+                "mode": self.settings.mode,
+                "writing": self.may_write,
+                "specErrors": [str(error) for error in self.spec_errors],
+                "lastError": self.last_error,
+                "lastFullSync": self.last_full_sync,
+                "resources": [status.as_json() for status in self.statuses.values()],
+            }
+        )

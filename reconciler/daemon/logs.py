@@ -14,10 +14,11 @@ from typing import Any, TextIO, cast
 import structlog
 
 from reconciler.engine.report import mask_secrets
+from reconciler.spec.secrets import mask_tree
 
 
 def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    masked: MutableMapping[str, Any] = mask_secrets(event_dict)
+    masked: MutableMapping[str, Any] = mask_tree(mask_secrets(event_dict))
     return masked
 
 

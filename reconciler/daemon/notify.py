@@ -34,6 +34,7 @@ import aiohttp
 import structlog
 
 from reconciler.engine.report import FieldReport, ResourceReport
+from reconciler.spec.secrets import mask_mapping
 
 _log = structlog.get_logger(__name__)
 
@@ -96,17 +97,22 @@ def render_text(event: NotificationEvent) -> str:
 def render_payload(event: NotificationEvent, *, at: float) -> dict[str, Any]:
     """The JSON body posted for `event`, stamped `at` (epoch seconds) unless it carries a time."""
     stamp = event.at if event.at is not None else at
-    return {
-        "event": event.event,
-        "kind": event.kind,
-        "name": event.name,
-        "message": event.message,
-        "fields": [asdict(field) for field in event.fields],
-        "revision": event.revision,
-        "instance": event.instance,
-        "at": datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "text": render_text(event),
-    }
+    # The fields come from reports, already protected; a message may quote an AWS error.
+    return mask_mapping(
+        {
+            "event": event.event,
+            "kind": event.kind,
+            "name": event.name,
+            "message": event.message,
+            "fields": [asdict(field) for field in event.fields],
+            "revision": event.revision,
+            "instance": event.instance,
+            "at": datetime.fromtimestamp(stamp, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "text": render_text(event),
+        }
+    )
 
 
 def _render_field(field: FieldReport, *, healed: bool) -> str:

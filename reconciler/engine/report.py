@@ -7,7 +7,6 @@ plan and the spec set (for file and line), nothing else.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from reconciler.plan.delta import format_path
 from reconciler.plan.steps import Action, Plan, Ref, ResourcePlan
 from reconciler.spec import SpecSet
+from reconciler.spec.secrets import ANNOTATION_SHOW_VALUES, is_fingerprint, mask_text, protect, secret_name
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ def build_report(plan: Plan, spec_set: SpecSet | None) -> list[ResourceReport]:
 
 def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> ResourceReport:
     document = spec_set.get(resource.kind, resource.name) if spec_set is not None else None
+    show_values = document is not None and (
+        document.metadata.annotations.get(ANNOTATION_SHOW_VALUES, "false").lower() == "true"
+    )
+
+    def shown(value: Any, path: Sequence[Any]) -> Any:
+        # One place for every output: text, JSON, markdown, /status, /drift, logs and webhooks are
+        # all built from these reports.
+        return mask_secrets(protect(_plain(value), path, show_values=show_values), path)
+
     file = document.file if document is not None else ""
     line = document.line if document is not None else 0
     # Named and placed as the spec writes the field (a list item by its index, camelCase keys), not
@@ -55,8 +64,8 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
     fields = tuple(
         FieldReport(
             path=format_path(diff.written_path),
-            desired=mask_secrets(_plain(diff.desired), diff.path),
-            live=mask_secrets(_plain(diff.live), diff.path),
+            desired=shown(diff.desired, diff.path),
+            live=shown(diff.live, diff.path),
             owner=diff.owner.value,
             file=file,
             line=document.line_of(("spec", *diff.written_path)) if document is not None else 0,
@@ -70,24 +79,19 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
         action=resource.action.value,
         file=file,
         line=line,
-        message=resource.message,
-        warnings=resource.warnings,
+        message=mask_text(resource.message),
+        warnings=tuple(mask_text(warning) for warning in resource.warnings),
         fields=fields,
         calls=tuple(call.name for call in resource.calls),
         report_only=resource.report_only,
     )
 
 
-SECRET_NAME = re.compile(
-    r"(secret|password|passwd|token|credential|access_?key|session_?key|private_?key|api_?key|authorization)",
-    re.IGNORECASE,
-)
-"""Names whose values never appear in a report, a log line or a notification."""
 MASK = "***"
 
 
 def _secret(name: Any) -> bool:
-    return isinstance(name, str) and bool(SECRET_NAME.search(name))
+    return isinstance(name, str) and secret_name(name)
 
 
 def mask_secrets(value: Any, path: Sequence[Any] = ()) -> Any:
@@ -95,13 +99,17 @@ def mask_secrets(value: Any, path: Sequence[Any] = ()) -> Any:
     secret (an environment variable `DB_PASSWORD`), else any key, or `{name, value}` pair, inside
     it that does. Reports go to logs, webhooks and pull requests; plain-text secrets in a task
     definition's environment must not follow them there."""
+    if is_fingerprint(value):
+        return value  # already stands in for the value, and shows that it changed
     if any(_secret(item) for item in path):
         return None if value is None else MASK
     if isinstance(value, Mapping):
-        if _secret(value.get("name")) and "value" in value:
+        if _secret(value.get("name")) and "value" in value and not is_fingerprint(value["value"]):
             return {**value, "value": MASK}
         return {
-            key: MASK if _secret(key) and item is not None else mask_secrets(item)
+            key: MASK
+            if _secret(key) and item is not None and not is_fingerprint(item)
+            else mask_secrets(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):

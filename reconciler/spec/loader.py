@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 from reconciler.spec.document import Document, DocumentKey, FieldPath
 from reconciler.spec.errors import SpecError, render_path
 from reconciler.spec.models import MANIFEST_TYPES, Kind, SpecModel
+from reconciler.spec.secrets import FINGERPRINTED_FIELDS, snippet
 
 # libyaml's composer is several times faster than the pure-Python one and keeps the same marks.
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -160,7 +161,7 @@ class _Builder:
         except yaml.YAMLError as error:
             raise _BuildError(line, _yaml_problem(error)) from error
         except ValueError as error:  # e.g. an !!int tag on text that is no integer
-            raise _BuildError(line, f"cannot read {node.value!r} as {node.tag}: {error}") from error
+            raise _BuildError(line, f"cannot read {snippet(node.value)} as {node.tag}") from error
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -404,7 +405,8 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult, spending: _Spend
         result.errors.append(_file_error(file, error.line, error.message))
         return
     if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"the value {data!r}"
+        # A file that is no spec (a private key, say) must not be echoed: a short masked snippet.
+        what = "a list" if isinstance(data, list) else f"the value {snippet(data)}"
         message = f"a document must be a mapping with apiVersion, kind, metadata and spec, not {what}"
         result.errors.append(_file_error(file, line, message))
         return
@@ -532,11 +534,18 @@ def _message(detail: ErrorDetails) -> str:
         return message.removeprefix("Value error, ")
     value = detail.get("input")
     if loc and loc[-1] == "[key]":
-        return f"key {value!r}: {message}"  # a mapping key is wrong, not the value under it
-    short_text = isinstance(value, str) and len(value) <= 80
-    if short_text or (isinstance(value, _SCALARS) and not isinstance(value, str)):
-        return f"{message} (got {value!r})"
+        return f"key {_quoted(value)}: {message}"  # a mapping key is wrong, not the value under it
+    if any(item in FINGERPRINTED_FIELDS for item in loc):
+        # Environment values and arguments are where plain-text secrets live: never echoed.
+        return f"{message} (got a value of type {type(value).__name__})"
+    if isinstance(value, _SCALARS):
+        return f"{message} (got {_quoted(value)})"
     return message
+
+
+def _quoted(value: Any) -> str:
+    """A value a message may quote: numbers and flags as they are, text as a short masked snippet."""
+    return snippet(value, width=40) if isinstance(value, str) else repr(value)
 
 
 def _suggest(word: str, vocabulary: Iterable[str]) -> str:

@@ -38,6 +38,7 @@ from reconciler.spec.models import (
     TaskDefinitionSpec,
 )
 from reconciler.spec.references import Reference, all_references, find_cycles
+from reconciler.spec.secrets import plain_secret_warnings
 
 SpecT = TypeVar("SpecT", bound=KindSpec)
 
@@ -805,3 +806,17 @@ __all__ = [
     "load_spec_set",
     "validate_spec_set",
 ]
+
+
+def secret_warnings(spec_set: SpecSet) -> list[SpecError]:
+    """Plain environment values that look like secrets, by name or by value: valid, but `validate`
+    warns and says to give them through `secrets` (Secrets Manager or SSM) instead."""
+    warnings: list[SpecError] = []
+    for document in spec_set.of_kind("TaskDefinition"):
+        spec = document.spec_as(TaskDefinitionSpec)
+        for position, container in enumerate(spec.container_definitions):
+            pairs = [(pair.name, pair.value) for pair in container.environment or ()]
+            for index, message in plain_secret_warnings(pairs):
+                path = ("spec", "containerDefinitions", position, "environment", index, "value")
+                warnings.append(error(document, path, message))
+    return warnings
