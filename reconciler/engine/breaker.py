@@ -21,8 +21,9 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reconciler.engine.report import plain
 from reconciler.plan.delta import Delta, format_path
-from reconciler.plan.steps import Plan, Ref, ResourceKey
+from reconciler.plan.steps import Plan, ResourceKey
 from reconciler.spec import Document
 
 Signature = tuple[tuple[str, str], ...]
@@ -145,18 +146,8 @@ def describe(attempts: Attempts, delta: Delta) -> str:
 
 
 def _answer(delta: Delta) -> dict[str, Any]:
-    return {format_path(diff.path): _plain(diff.live) for diff in delta}
+    return {format_path(diff.path): plain(diff.live) for diff in delta}
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(_plain(value), sort_keys=True, default=str)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Ref):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
+    return json.dumps(plain(value), sort_keys=True, default=str)

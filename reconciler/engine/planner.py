@@ -148,23 +148,13 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
         _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan) for orphan in allowed
     ]
     plans += [
-        ResourcePlan(
-            orphan.kind,
-            orphan.name,
-            Action.DELETE,
-            message=f"deferred: at most {context.settings.max_deletes} deletions per pass",
-            report_only=True,
+        replace(
+            _listed(orphan), message=f"deferred: at most {context.settings.max_deletes} deletions per pass"
         )
         for orphan in deferred
     ]
     plans += [
-        ResourcePlan(
-            orphan.kind,
-            orphan.name,
-            Action.DELETE,
-            message=f"{_replaced(orphan)}; deleted once the new one is steady",
-            report_only=True,
-        )
+        replace(_listed(orphan), message=f"{_replaced(orphan)}; deleted once the new one is steady")
         for orphan in waiting
     ]
     if context.settings.report_only:

@@ -55,7 +55,7 @@ def _resource_report(resource: ResourcePlan, spec_set: SpecSet | None) -> Resour
     def shown(value: Any, path: Sequence[Any]) -> Any:
         # One place for every output: text, JSON, markdown, /status, /drift, logs and webhooks are
         # all built from these reports.
-        return mask_secrets(protect(_plain(value), path, show_values=show_values), path)
+        return mask_secrets(protect(plain(value), path, show_values=show_values), path)
 
     file = document.file if document is not None else ""
     line = document.line if document is not None else 0
@@ -117,14 +117,14 @@ def mask_secrets(value: Any, path: Sequence[Any] = ()) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON-able form; a `Ref` reads as "(known after apply: ...)"."""
     if isinstance(value, Ref):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 

@@ -23,6 +23,7 @@ from reconciler.resources import autoscaling, load_balancer, task_definition
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.spec import load_spec_set
 from reconciler.spec.models import Autoscaling, LoadBalancerSpec, TaskDefinitionSpec
+from reconciler.spec.secrets import fingerprint
 
 ACCOUNT = "123456789012"
 SUBNETS = ("subnet-a", "subnet-b")
@@ -300,8 +301,15 @@ EXPECTED: list[tuple[str, str, Any, Any, str]] = [
         "public.ecr.aws/app:v1",
         "app:v2",
     ),
-    ("TaskDefinition", "containerDefinitions[1].environment[1].value", "info", "debug", "value: info"),
-    ("TaskDefinition", "containerDefinitions[1].environment.DEBUG", None, "1", "environment:"),
+    # Environment values are shown as fingerprints (issue 9): a change still shows.
+    (
+        "TaskDefinition",
+        "containerDefinitions[1].environment[1].value",
+        fingerprint("info"),
+        fingerprint("debug"),
+        "value: info",
+    ),
+    ("TaskDefinition", "containerDefinitions[1].environment.DEBUG", None, fingerprint("1"), "environment:"),
     # Policies by their index in the spec's list, fields as the spec writes them.
     (
         "Service",
