@@ -229,3 +229,50 @@ def test_a_pruned_target_group_is_deleted_after_the_rule_that_forwards_to_it_in_
     assert pruned.writes == {"elbv2.DeleteRule": 1, "elbv2.DeleteTargetGroup": 1}, pruned.writes
     groups = {g["TargetGroupName"] for g in boto3.client("elbv2").describe_target_groups()["TargetGroups"]}
     assert groups == {"node-app"}
+
+
+def _change_aws_name(folder: Path, kind: str, new: str) -> None:
+    """Give the kind's example document another AWS name, keeping its document name."""
+    old, aws_name_field, _ = RENAMES[kind]
+    for file, documents in _documents(folder):
+        for document in documents:
+            if document["kind"] == kind and document["metadata"]["name"] == old:
+                document["spec"][aws_name_field] = new
+        file.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+
+
+@pytest.mark.parametrize("kind", sorted(RENAMES))
+def test_a_changed_aws_name_is_listed_as_a_replacement_and_deleted_only_under_prune(
+    kind: str, capsys: pytest.CaptureFixture[str], aws: Any, tmp_path: Path
+) -> None:
+    """Issue 9 item 2, for every kind whose AWS name can change: the old object stays the
+    document's orphan, listed by plan and drift as replaced, kept by apply, deleted by --prune."""
+    specs = tmp_path / "specs"
+    shutil.copytree(NODE_APP, specs)
+    assert run_cli(capsys, "apply", str(specs)).code == 0
+    before = _identities(kind)
+    document = RENAMES[kind][0]
+    _change_aws_name(specs, kind, f"{document}-v2")
+
+    for command in ("plan", "drift"):
+        run = run_cli(capsys, command, str(specs))
+        assert run.code == 2, run
+        replaced = [r for r in run.resources if r["status"] == "orphaned" and r["kind"] == kind]
+        assert [r["name"] for r in replaced] == [document], run
+        assert replaced[0]["message"].startswith("replaced: "), replaced
+        assert replaced[0]["calls"] == [], replaced
+
+    applied = run_cli(capsys, "apply", str(specs))
+    assert not [call for call in applied.writes if ".Delete" in call], applied
+    assert before <= _identities(kind), "apply without --prune deleted the replaced object"
+
+    for _ in range(3):  # a replaced service waits for its successor to be steady
+        pruned = run_cli(capsys, "apply", str(specs), "--prune")
+        if pruned.code == 0:
+            break
+    assert pruned.code == 0, pruned
+    after = _identities(kind)
+    assert len(before - after) == 1, "--prune deletes the replaced object, and only it"
+    assert len(after - before) == 1, "its successor"
+    done = run_cli(capsys, "plan", str(specs), "--prune")
+    assert (done.code, done.changed) == (0, {}), done

@@ -279,3 +279,71 @@ def test_deletions_wait_only_for_what_refers_to_them() -> None:
     assert _waits_for(plan, "TaskDefinition", "used") == {("Service", "svc")}
     assert _waits_for(plan, "TaskDefinition", "unused") == set()
     assert _waits_for(plan, "Service", "svc") == set()
+
+
+def _replaced_cluster(document: str) -> LiveResource:
+    """The object `document` named before its AWS name changed: still tagged as that document's."""
+    old = live_cluster(f"{document}-old-aws-name", owned(document))
+    return LiveResource(
+        kind=old.kind,
+        name=document,
+        identifier=old.identifier,
+        state=old.state,
+        tags=old.tags,
+        outputs=old.outputs,
+        replaced_by=("Cluster", document),
+    )
+
+
+@pytest.mark.parametrize(
+    ("successor_rollout", "deleted"),
+    [
+        pytest.param(None, False, id="successor-not-created-yet"),
+        pytest.param({"rolloutState": "IN_PROGRESS", "failed": False}, False, id="rolling-out"),
+        pytest.param({"rolloutState": "COMPLETED", "failed": True}, False, id="rollout-failed"),
+        pytest.param({"rolloutState": "COMPLETED", "failed": False}, True, id="steady"),
+        pytest.param({}, True, id="kind-without-rollouts"),
+    ],
+)
+def test_a_replaced_object_is_deleted_only_once_its_successor_is_steady(
+    successor_rollout: dict[str, object] | None, deleted: bool
+) -> None:
+    """Issue 9 item 2: create before destroy, and the held deletion says why."""
+    documents = [cluster_document(f"keep-{index}") for index in range(4)]
+    live = [live_cluster(f"keep-{index}", owned(f"keep-{index}")) for index in range(1, 4)]
+    if successor_rollout is not None:
+        successor = live_cluster("keep-0", owned("keep-0"))
+        live.append(
+            LiveResource(
+                kind=successor.kind,
+                name=successor.name,
+                identifier=successor.identifier,
+                state=successor.state,
+                tags=successor.tags,
+                outputs=successor.outputs,
+                details={"rollout": successor_rollout} if successor_rollout else {},
+            )
+        )
+    plan = plan_for(documents, live, [_replaced_cluster("keep-0")], prune=True)
+    (deletion,) = [r for r in plan.resources if r.action is Action.DELETE]
+    assert deletion.message.startswith("replaced: "), deletion.message
+    assert deletion.report_only is not deleted
+    assert ("once the new one is steady" in deletion.message) is not deleted
+
+
+def test_replaced_objects_count_against_the_delete_budget_and_the_mass_prune_guard() -> None:
+    """Issue 9 item 2: a changed AWS name is a deletion like any other for --max-deletes and the
+    guard: four replaced objects and one orphan are more than half of the nine owned."""
+    documents = [cluster_document(f"keep-{index}") for index in range(4)]
+    live = [live_cluster(f"keep-{index}", owned(f"keep-{index}")) for index in range(4)]
+    replaced = [_replaced_cluster(f"keep-{index}") for index in range(2)]
+    budget = plan_for(documents, live, replaced, prune=True, max_deletes=1)
+    deletions = [r for r in budget.resources if r.action is Action.DELETE]
+    assert sorted(r.report_only for r in deletions) == [False, True]
+    assert any("at most 1 deletions per pass" in r.message for r in deletions)
+
+    every = [_replaced_cluster(f"keep-{index}") for index in range(4)]
+    guarded = plan_for(documents, live, [*every, *orphans(1)], prune=True)
+    deletions = [r for r in guarded.resources if r.action is Action.DELETE]
+    assert len(deletions) == 5 and all(r.report_only for r in deletions)
+    assert "allow-mass-prune" in deletions[0].message
