@@ -65,7 +65,10 @@ def test_a_crashing_pass_backs_off_and_the_loop_keeps_running(tmp_path: Path) ->
         controller.accept(SpecSnapshot(spec_set=spec_set, errors=(), revision="r1", loaded_at=loop.time()))
         stopping = asyncio.Event()
         task = asyncio.create_task(controller.run(stopping))
-        await asyncio.sleep(0.5)
+        # Wait for the retries rather than a fixed time: a loaded machine runs fewer in 0.5 s.
+        deadline = loop.time() + 10
+        while engine.plans < 3 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         assert not task.done()  # the crash did not end the loop
         stopping.set()
         await asyncio.wait_for(task, 5)
