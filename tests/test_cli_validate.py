@@ -55,8 +55,43 @@ def test_valid_json_output_lists_the_resources(capsys: pytest.CaptureFixture[str
                 "line": 3,
             }
         ],
+        "warnings": [],
         "calls": {},
     }
+
+
+SECRET_IN_PLAIN_TEXT = """\
+apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  containerDefinitions:
+    - name: web
+      image: nginx
+      memory: 512
+      environment:
+        - {name: MODE, value: production}
+        - {name: DB_PASS, value: hunter2}
+        - {name: DATABASE_URL, value: "postgres://app:pg-Secr3t@db/app"}
+"""
+
+
+def test_validate_warns_about_plain_secrets_without_showing_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "web.yaml"
+    spec.write_text(SECRET_IN_PLAIN_TEXT)
+    assert main(["validate", str(spec), "--output", "json"]) == 0  # a warning, not an error
+    report = json.loads(capsys.readouterr().out)
+    assert [(w["line"], w["path"]) for w in report["warnings"]] == [
+        (11, "containerDefinitions[0].environment[1].value"),
+        (12, "containerDefinitions[0].environment[2].value"),
+    ]
+    assert all("secrets" in w["message"] for w in report["warnings"])
+    assert main(["validate", str(spec)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("warning: ") == 2
+    assert "hunter2" not in captured.out + captured.err and "pg-Secr3t" not in captured.out + captured.err
 
 
 def test_invalid_specs_print_one_error_a_line_then_a_summary(
