@@ -6,7 +6,9 @@ import contextlib
 import http.client
 import io
 import json
+import os
 import random
+import signal
 import socket
 import threading
 import uuid
@@ -212,3 +214,35 @@ class Forwarder:
             f"{response.status} {response.reason}", [*relayed, ("Content-Length", str(len(payload)))]
         )
         return [payload]
+
+
+class KillAtWrite:
+    """WSGI middleware: when the `k`-th write request (1-based) arrives, apply it, SIGKILL the process
+    `pid`, and hang up, so the client dies having changed AWS without hearing of it.
+
+    A write is any operation that is not a Describe, List or Get (reads never need a crash point).
+    """
+
+    def __init__(self, app: Any, *, k: int) -> None:
+        self._app = app
+        self._k = k
+        self._lock = threading.Lock()
+        self.pid: int | None = None
+        self.writes: list[str] = []
+        self.killed = False
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        operation, _ = _operation(environ)
+        if operation.startswith(("Describe", "List", "Get")) or self.killed:
+            return self._app(environ, start_response)  # type: ignore[no-any-return]
+        with self._lock:
+            self.writes.append(operation)
+            crash = len(self.writes) == self._k
+        if not crash:
+            return self._app(environ, start_response)  # type: ignore[no-any-return]
+        b"".join(self._app(environ, lambda status, headers: None))
+        if self.pid is not None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.killed = True
+        _hang_up(environ)
+        return []
