@@ -87,7 +87,7 @@ def converge_under_faults(
     while runs[-1].code != 0 and len(runs) < APPLY_ATTEMPTS:
         runs.append(run_cli(capsys, "apply", str(specs)))
     faulty.arm(rate=0.0, seed=0, kinds=kinds)
-    assert sum(faults.injected.values()) > 0, "the sweep injected nothing"
+    assert sum(faults.injected.values()) > 0, f"the sweep injected nothing in {faults.requests} requests"
 
     found = inventory(console)
     assert duplicates(found) == {}, (faults.injected, [str(run) for run in runs])
@@ -111,7 +111,7 @@ def test_the_example_stack_converges_through_each_kind_of_fault_long(
 
 
 @pytest.mark.sweep
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(1, 6))  # seed 0 draws no fault in the first 25 requests at 20 %
 @pytest.mark.parametrize("rate", [0.2, 0.3])
 def test_the_example_stack_converges_through_mixed_faults_long(
     capsys: pytest.CaptureFixture[str], aws: LocalAWS, faulty: FaultyEndpoint, rate: float, seed: int
@@ -120,7 +120,7 @@ def test_the_example_stack_converges_through_mixed_faults_long(
 
 
 @pytest.mark.sweep
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", range(1, 3))
 @pytest.mark.parametrize("rate", [0.2, 0.3])
 def test_the_twenty_service_stack_converges_through_mixed_faults_long(
     capsys: pytest.CaptureFixture[str],
