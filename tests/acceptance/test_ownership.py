@@ -11,6 +11,7 @@ import pytest
 
 from tests.acceptance.fleet import write_fleet
 from tests.acceptance.support import NODE_APP, Console, run_cli
+from tests.sweeps.inventory import inventory
 
 pytestmark = pytest.mark.aws
 
@@ -174,3 +175,21 @@ def test_prune_deletes_only_owned_unretained_resources_at_most_max_deletes_a_run
         "ecs.DeleteService": 10,
     }
     assert console.active_services("fleet") == services - {name for _, name in issued}
+
+
+def test_another_instances_stack_is_never_changed_or_pruned(
+    capsys: pytest.CaptureFixture[str], console: Console, tmp_path: Path
+) -> None:
+    fleet = write_fleet(tmp_path / "fleet")
+    assert run_cli(capsys, "apply", str(fleet), "--instance", "blue").code == 0
+    before = inventory(console)
+    tags_before = console.target_group_tags(console.target_group("svc-1")["TargetGroupArn"])
+
+    # The default instance is given the same stack, three services short, and told to prune hard:
+    # every same-named object is blue's, so each is a conflict and none of blue's is an orphan.
+    write_fleet(fleet, services=17)
+    run = run_cli(capsys, "apply", str(fleet), "--prune", "--allow-mass-prune", "--max-deletes", "100")
+    assert run.code != 0, run
+    assert run.writes == {}, run
+    assert inventory(console) == before
+    assert console.target_group_tags(console.target_group("svc-1")["TargetGroupArn"]) == tags_before
