@@ -6,15 +6,18 @@ knowing. A second `apply` (in-process, straight to the local AWS) must then leav
 crash-free converge leaves, with no duplicates, and a following plan must be empty.
 
 The example stack's converge makes 13 writes. The default suite tries a spread of crash points; every
-k runs with ``-m sweep``.
+k runs with ``-m sweep``. The daemon (`ecs-reconciler run`) is killed the same way at five points of
+its converge, and a restarted daemon must finish it with the same result.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,69 @@ def test_apply_killed_after_every_write_then_applied_again_converges_without_dup
     capsys: pytest.CaptureFixture[str], aws: LocalAWS, tmp_path: Path, k: int
 ) -> None:
     crash_then_converge(capsys, aws, k, tmp_path)
+
+
+DAEMON_CRASH_POINTS = [1, 4, 7, 10, 13]
+
+
+def daemon_killed_at_write(aws: LocalAWS, specs: Path, k: int, tmp_path: Path) -> KillAtWrite:
+    """Run the daemon (`ecs-reconciler run specs`) as a child through a layer that kills it at its
+    k-th write."""
+    killer = KillAtWrite(Forwarder(aws.endpoint_url), k=k)
+    server = make_server("127.0.0.1", 0, killer, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}
+    environment["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "reconciler", "run", str(specs), "--listen", "127.0.0.1:0"]
+    try:
+        with (tmp_path / f"run-{k}.log").open("wb") as log:
+            child = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            killer.pid = child.pid
+            try:
+                code = child.wait(timeout=60)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert killer.killed and code == -9, (k, code, killer.writes, (tmp_path / f"run-{k}.log").read_text())
+    return killer
+
+
+def daemon_crash_then_restart(
+    capsys: pytest.CaptureFixture[str], aws: LocalAWS, k: int, tmp_path: Path
+) -> None:
+    console = Console(aws)
+    assert run_cli(capsys, "apply", str(NODE_APP)).code == 0
+    expected = inventory(console)
+
+    aws.reset()
+    killer = daemon_killed_at_write(aws, NODE_APP, k, tmp_path)
+    # A new daemon, straight to the local AWS, finishes the converge the killed one began.
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "reconciler", "run", str(NODE_APP), "--listen", "127.0.0.1:0"]
+    with (tmp_path / f"restart-{k}.log").open("wb") as log:
+        restarted = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(120):
+                plan = run_cli(capsys, "plan", str(NODE_APP))
+                if plan.code == 0:
+                    break
+                time.sleep(0.5)
+        finally:
+            restarted.send_signal(signal.SIGTERM)
+            assert restarted.wait(timeout=30) == 0
+    assert (plan.code, plan.changed) == (0, {}), (killer.writes, str(plan))
+    found = inventory(console)
+    assert duplicates(found) == {}, killer.writes
+    assert found == expected, killer.writes
+
+
+@pytest.mark.parametrize("k", DAEMON_CRASH_POINTS)
+def test_the_daemon_killed_after_a_write_then_restarted_converges_without_duplicates(
+    capsys: pytest.CaptureFixture[str], aws: LocalAWS, tmp_path: Path, k: int
+) -> None:
+    daemon_crash_then_restart(capsys, aws, k, tmp_path)
