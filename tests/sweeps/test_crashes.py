@@ -18,6 +18,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,29 +36,41 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_APP_WRITES = 13
 
 
-def apply_killed_at_write(aws: LocalAWS, specs: Path, k: int, tmp_path: Path) -> KillAtWrite:
-    """Run `ecs-reconciler apply specs` as a child through a layer that kills it at its k-th write."""
-    killer = KillAtWrite(Forwarder(aws.endpoint_url), k=k)
-    server = make_server("127.0.0.1", 0, killer, threaded=True)
+@contextmanager
+def serving(app: KillAtWrite) -> Iterator[dict[str, str]]:
+    """Serve `app` on a free port; yields the environment of a child that talks to AWS through it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
-    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}
-    environment["PYTHONPATH"] = str(ROOT)
     try:
-        with (tmp_path / f"apply-{k}.log").open("wb") as log:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "reconciler", "apply", str(specs)],
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            killer.pid = child.pid
-            code = child.wait(timeout=120)
+        yield {
+            **os.environ,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}",
+            "PYTHONPATH": str(ROOT),
+        }
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
-    assert killer.killed and code == -9, (k, code, killer.writes, (tmp_path / f"apply-{k}.log").read_text())
+
+
+def killed_at_write(aws: LocalAWS, command: list[str], k: int, log_file: Path) -> KillAtWrite:
+    """Run `ecs-reconciler COMMAND` as a child through a layer that kills it at its k-th write."""
+    killer = KillAtWrite(Forwarder(aws.endpoint_url), k=k)
+    with serving(killer) as environment, log_file.open("wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *command],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        killer.pid = child.pid
+        try:
+            code = child.wait(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert killer.killed and code == -9, (k, code, killer.writes, log_file.read_text())
     return killer
 
 
@@ -68,7 +82,7 @@ def crash_then_converge(capsys: pytest.CaptureFixture[str], aws: LocalAWS, k: in
     assert sum(clean.writes.values()) == NODE_APP_WRITES
 
     aws.reset()
-    killer = apply_killed_at_write(aws, NODE_APP, k, tmp_path)
+    killer = killed_at_write(aws, ["apply", str(NODE_APP)], k, tmp_path / f"apply-{k}.log")
     second = run_cli(capsys, "apply", str(NODE_APP))
     assert second.code == 0, (killer.writes, str(second))
     found = inventory(console)
@@ -96,33 +110,6 @@ def test_apply_killed_after_every_write_then_applied_again_converges_without_dup
 DAEMON_CRASH_POINTS = [1, 4, 7, 10, 13]
 
 
-def daemon_killed_at_write(aws: LocalAWS, specs: Path, k: int, tmp_path: Path) -> KillAtWrite:
-    """Run the daemon (`ecs-reconciler run specs`) as a child through a layer that kills it at its
-    k-th write."""
-    killer = KillAtWrite(Forwarder(aws.endpoint_url), k=k)
-    server = make_server("127.0.0.1", 0, killer, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}"}
-    environment["PYTHONPATH"] = str(ROOT)
-    command = [sys.executable, "-m", "reconciler", "run", str(specs), "--listen", "127.0.0.1:0"]
-    try:
-        with (tmp_path / f"run-{k}.log").open("wb") as log:
-            child = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
-            killer.pid = child.pid
-            try:
-                code = child.wait(timeout=60)
-            finally:
-                if child.poll() is None:
-                    child.kill()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-    assert killer.killed and code == -9, (k, code, killer.writes, (tmp_path / f"run-{k}.log").read_text())
-    return killer
-
-
 def daemon_crash_then_restart(
     capsys: pytest.CaptureFixture[str], aws: LocalAWS, k: int, tmp_path: Path
 ) -> None:
@@ -131,7 +118,8 @@ def daemon_crash_then_restart(
     expected = inventory(console)
 
     aws.reset()
-    killer = daemon_killed_at_write(aws, NODE_APP, k, tmp_path)
+    run = ["run", str(NODE_APP), "--listen", "127.0.0.1:0"]
+    killer = killed_at_write(aws, run, k, tmp_path / f"run-{k}.log")
     # A new daemon, straight to the local AWS, finishes the converge the killed one began.
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "reconciler", "run", str(NODE_APP), "--listen", "127.0.0.1:0"]
