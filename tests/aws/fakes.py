@@ -73,25 +73,7 @@ class FaultInjector:
             connection = environ["werkzeug.socket"]
             connection.shutdown(socket.SHUT_RDWR)
             raise DroppedResponse(operation)
-        if is_json:
-            body = json.dumps({"__type": fault.code, "message": "injected by the test"}).encode()
-            content_type = "application/x-amz-json-1.1"
-        else:
-            body = (
-                "<ErrorResponse><Error><Type>Sender</Type>"
-                f"<Code>{fault.code}</Code><Message>injected by the test</Message>"
-                f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-            ).encode()
-            content_type = "text/xml"
-        start_response(
-            f"{fault.status} Injected",
-            [
-                ("Content-Type", content_type),
-                ("Content-Length", str(len(body))),
-                ("x-amzn-RequestId", str(uuid.uuid4())),
-            ],
-        )
-        return [body]
+        return _error(start_response, is_json, fault.status, fault.code)
 
 
 def _operation(environ: dict[str, Any]) -> tuple[str, bool]:
