@@ -137,4 +137,8 @@ def test_the_daemon_process_answers_healthz_with_more_slow_clients_than_descript
         finally:
             for connection in slow:
                 connection.close()
-        assert "Too many open files" not in child.stderr
+        # accept() may still run out of descriptors for a moment (asyncio then pauses accepting
+        # for a second); what must not come back is the flood: at most one line a minute.
+        exhausted = [line for line in child.stderr.splitlines() if "Too many open files" in line]
+        assert len(exhausted) <= 1, exhausted[:3]
+        assert len(child.stderr) < 256 * 1024
