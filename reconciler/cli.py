@@ -136,12 +136,12 @@ def _add_validate_command(commands: argparse._SubParsersAction[_Parser]) -> None
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    from reconciler.spec import load_spec_set
-    from reconciler.spec.validate import secret_warnings
+    from reconciler.resources.registry import load_spec_set, spec_kinds
+    from reconciler.spec import spec_warnings
 
     spec_set, errors = load_spec_set(arguments.paths)
     documents = list(spec_set) if spec_set is not None else []
-    warnings = secret_warnings(spec_set) if spec_set is not None else []
+    warnings = spec_warnings(spec_set, spec_kinds()) if spec_set is not None else []
     if arguments.output == OUTPUT_JSON:
         print_json(
             {
@@ -150,7 +150,7 @@ def _validate(arguments: argparse.Namespace) -> int:
                 "warnings": [warning.as_dict() for warning in warnings],
                 "resources": [
                     {
-                        "kind": document.kind.value,
+                        "kind": document.kind,
                         "name": document.name,
                         "file": document.file,
                         "line": document.line,
@@ -196,7 +196,7 @@ def _add_schema_command(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _schema(arguments: argparse.Namespace) -> int:
-    from reconciler.spec.schema import json_schema
+    from reconciler.resources.registry import json_schema
 
     del arguments  # a schema is JSON whatever --output says
     print_json(json_schema())
@@ -338,7 +338,7 @@ def _positive_int(text: str) -> int:
 
 def _load_specs(arguments: argparse.Namespace) -> Any:
     """The spec set, or None after printing its errors (nothing is sent to AWS then)."""
-    from reconciler.spec import load_spec_set
+    from reconciler.resources.registry import load_spec_set
 
     spec_set, errors = load_spec_set(arguments.paths)
     if spec_set is None:

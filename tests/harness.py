@@ -18,7 +18,8 @@ from reconciler.engine.reconcile import PassResult
 from reconciler.engine.session import open_engine
 from reconciler.local import LocalAWS
 from reconciler.resources.base import PlanSettings
-from reconciler.spec import SpecSet, load_spec_set
+from reconciler.resources.registry import load_spec_set
+from reconciler.spec import SpecSet
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 The controller loop (`ecs-reconciler run`) picks one `SpecSource` from its options
 (`FolderSource` for `--specs DIR...`, `GitSource` for `--git URL#REF:PATH`) and iterates
 `snapshots()`. Each `SpecSnapshot` is the whole spec set, loaded and validated
-(`reconciler.spec.load_spec_set`), as of one revision. A snapshot with errors is still yielded, so
-the controller can say why it keeps the last good set in force; it never applies one.
+(`reconciler.resources.registry.load_spec_set`), as of one revision. A snapshot with errors is
+still yielded, so the controller can say why it keeps the last good set in force; it never applies one.
 
 Sources are edge-triggered only as far as "something may have changed, load again"; what the
 controller acts on is always a complete, freshly loaded set (level-triggered).
@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 import structlog
 import watchfiles
 
-from reconciler.spec import SpecError, SpecSet, load_spec_set
+from reconciler.resources.registry import load_spec_set
+from reconciler.spec import SpecError, SpecSet
 from reconciler.spec.loader import SPEC_SUFFIXES, find_spec_files
 
 _log = structlog.get_logger(__name__)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from reconciler.aws.clients import AwsClient, AwsClients
 from reconciler.resources.base import ApiClient
-
-ENGINE_SERVICES = ("ecs", "ecr", "elbv2", "ec2", "application-autoscaling", "sts")
+from reconciler.resources.registry import engine_services
 
 
 class EngineClients:
@@ -16,7 +15,7 @@ class EngineClients:
 
     @classmethod
     async def open(cls, aws: AwsClients) -> EngineClients:
-        return cls({service: await aws.client(service) for service in ENGINE_SERVICES})  # type: ignore[arg-type]
+        return cls({service: await aws.client(service) for service in engine_services()})  # type: ignore[arg-type]
 
     def service(self, name: str, /) -> ApiClient:
         return self._clients[name]

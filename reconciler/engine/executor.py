@@ -107,8 +107,17 @@ async def execute(
         may_write=may_write,
     )
     done: dict[GroupKey, asyncio.Event] = {key: asyncio.Event() for key in groups}
+    # A wait cycle would hang the pass for ever: its groups fail instead (a bug, never retried).
+    for stuck in waits_in_a_cycle(groups):
+        run.failed[stuck] = "internal error: step groups wait for each other in a cycle"
+        run.errors.setdefault((stuck[0], stuck[1]), run.failed[stuck])
+        run.terminal.add((stuck[0], stuck[1]))
+        log.error("dependency cycle in plan", kind=stuck[0], name=stuck[1], group=stuck[2])
 
     async def run_group(group: StepGroup) -> None:
+        if group.key in run.failed:
+            done[group.key].set()
+            return
         try:
             for dependency in group.after:
                 if dependency in done:
@@ -142,6 +151,32 @@ async def execute(
             retryable=key not in run.terminal,
         )
     return ExecutionResult(outcomes=outcomes, outputs=run.outputs)
+
+
+def waits_in_a_cycle(groups: Mapping[GroupKey, StepGroup]) -> frozenset[GroupKey]:
+    """Groups on or behind a cycle of `after` among `groups` (those that would wait for ever)."""
+    state: dict[GroupKey, int] = {}  # 1: being visited, 2: finished and free
+    stuck: set[GroupKey] = set()
+
+    def visit(key: GroupKey) -> bool:
+        """True when `key` can never start."""
+        if state.get(key) == 1:
+            return True
+        if key in state:
+            return key in stuck
+        state[key] = 1
+        blocked = False
+        for dependency in groups[key].after:
+            if dependency in groups and visit(dependency):
+                blocked = True
+        state[key] = 2
+        if blocked:
+            stuck.add(key)
+        return blocked
+
+    for key in groups:
+        visit(key)
+    return frozenset(stuck)
 
 
 async def _run_calls(group: StepGroup, run: _Run) -> None:

@@ -13,31 +13,35 @@ from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import Action, Plan, ResourcePlan
+from reconciler.plan.steps import Action, Plan, ResourcePlan, StepGroup
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
-from reconciler.resources.registry import kind_module, kinds_in_delete_order
-from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
+from reconciler.resources.registry import kind_module, kinds_in_creation_order
+from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document, SpecSet
 
 
 def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
-    """Plan every document, each kind after the kinds it refers to (descending delete rank), so a
-    reference to a resource that this pass creates or re-registers becomes a `Ref`. A resource the
-    `breaker` has seen write the same differences too often is reported, not written."""
-    rank = _delete_rank()
-    documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
+    """Plan every document, each kind after the kinds it refers to (the registry's creation order),
+    so a reference to a resource that this pass creates or re-registers becomes a `Ref`; the
+    spec set's dependency graph orders the step groups. A resource the `breaker` has seen write
+    the same differences too often is reported, not written."""
+    position = _creation_position()
+    documents = sorted(context.spec_set, key=lambda document: position[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
     pending: set[tuple[str, str, str]] = set()
     conflicted: set[tuple[str, str]] = set()
     waiting: set[tuple[str, str]] = set()
     for document in documents:
-        resource_plan = _plan_document(
-            document,
-            replace(
-                context,
-                pending_outputs=frozenset(pending),
-                conflicted=frozenset(conflicted),
-                waiting=frozenset(waiting),
+        resource_plan = order_groups(
+            _plan_document(
+                document,
+                replace(
+                    context,
+                    pending_outputs=frozenset(pending),
+                    conflicted=frozenset(conflicted),
+                    waiting=frozenset(waiting),
+                ),
             ),
+            context.spec_set,
         )
         if breaker is not None and resource_plan.key in breaker.attempts and not resource_plan.report_only:
             resource_plan = _break_perpetual_diff(resource_plan, document, breaker)
@@ -140,12 +144,15 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
     # there and steady (a service's rollout completed), so traffic never has nowhere to go.
     waiting = [orphan for orphan in candidates if not _replacement_steady(orphan, context)]
     candidates = [orphan for orphan in candidates if orphan not in waiting]
-    rank = _delete_rank()
-    candidates.sort(key=lambda orphan: (rank[orphan.kind], orphan.name))
+    position = _creation_position()
+    candidates.sort(key=lambda orphan: (-position[orphan.kind], orphan.name))
     allowed = candidates[: context.settings.max_deletes]
     deferred = candidates[context.settings.max_deletes :]
     plans = [
-        _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan) for orphan in allowed
+        order_groups(
+            _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan), spec_set=None
+        )
+        for orphan in allowed
     ]
     plans += [
         replace(
@@ -195,13 +202,20 @@ def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> lis
     """Deletions follow the references between live objects, reversed: an object is deleted after
     every change to what refers to it (a listener rule removed from a load balancer that stays, a
     service deleted). A deletion waits for nothing else, so one that cannot happen (a cluster AWS
-    refuses to delete) holds back only what depends on it. Between two deletions only a kind
-    earlier in deletion order is waited for, so two objects naming each other never deadlock."""
-    rank = _delete_rank()
+    refuses to delete) holds back only what depends on it. A referrer that is itself deleted is
+    waited for whole when its kind is deleted earlier, and otherwise only for the groups before its
+    own deletion (two security groups naming each other: each revokes its rules, then each goes),
+    so two objects naming each other never deadlock."""
+    position = _creation_position()
     orphans = {orphan.key: orphan for orphan in context.live.orphans}
 
     def live_of(plan: ResourcePlan) -> LiveResource | None:
         return orphans.get(plan.key) if plan.action is Action.DELETE else context.live_of(*plan.key)
+
+    def awaited(referrer: ResourcePlan, deleted: ResourcePlan) -> tuple[StepGroup, ...]:
+        if referrer.action is not Action.DELETE or position[referrer.kind] > position[deleted.kind]:
+            return referrer.groups
+        return referrer.groups[:-1]
 
     writing = [plan for plan in plans if plan.groups and not plan.report_only]
     ordered: list[ResourcePlan] = []
@@ -211,17 +225,45 @@ def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> lis
             ordered.append(plan)
             continue
         identities = _identities(target)
-        referrers = [
-            other
+        after = frozenset(
+            group.key
             for other in writing
             if other.key != plan.key
-            and (other.action is not Action.DELETE or rank[other.kind] < rank[plan.kind])
             and (referrer := live_of(other)) is not None
-            and _refers_to(referrer, identities)
-        ]
-        after = frozenset(group.key for other in referrers for group in other.groups)
-        ordered.append(replace(plan, groups=tuple(replace(g, after=g.after | after) for g in plan.groups)))
+            and (_refers_to(referrer, identities) or _used_by(target, plan, referrer, other))
+            for group in awaited(other, plan)
+        )
+        # Only the deletion itself waits: the groups before it detach this object's own references
+        # (revoking its rules), which is what the others wait for.
+        *detach, delete = plan.groups
+        ordered.append(replace(plan, groups=(*detach, replace(delete, after=delete.after | after))))
     return ordered
+
+
+def order_groups(plan: ResourcePlan, spec_set: SpecSet | None) -> ResourcePlan:
+    """The plan with each step group's place in the dependency graph: after the groups of other
+    documents it needs (`DependencyGraph.waits_for`) and after the group its kind listed before it.
+    An orphan's deletion (`spec_set` None) has no document, so no references: only the order of
+    its own groups, and `_order_deletions` then adds what refers to it live."""
+    groups: list[StepGroup] = []
+    for group in plan.groups:
+        after = group.after | (spec_set.graph.waits_for(group.key) if spec_set is not None else frozenset())
+        if groups:
+            after |= {groups[-1].key}
+        groups.append(replace(group, after=after) if after != group.after else group)
+    return replace(plan, groups=tuple(groups)) if groups else plan
+
+
+def _used_by(target: LiveResource, plan: ResourcePlan, user: LiveResource, user_plan: ResourcePlan) -> bool:
+    """Whether `target` names, among its own values, a `user` deleted before it in kind order: a
+    target group lists the load balancers that forward to it (`LoadBalancerArns`), which AWS
+    refuses to let go of while they do, even when the load balancer's own listeners were not read."""
+    position = _creation_position()
+    return (
+        user_plan.action is Action.DELETE
+        and position[user_plan.kind] > position[plan.kind]
+        and _refers_to(target, _identities(user))
+    )
 
 
 def _identities(live: LiveResource) -> frozenset[str]:
@@ -250,6 +292,6 @@ def _leaves(tree: Any) -> Iterator[str]:
             yield from _leaves(item)
 
 
-def _delete_rank() -> dict[str, int]:
-    """Position of each kind in deletion order; planning walks it backwards."""
-    return {kind: position for position, kind in enumerate(kinds_in_delete_order())}
+def _creation_position() -> dict[str, int]:
+    """Position of each kind in creation order; deletion walks it backwards."""
+    return {kind: position for position, kind in enumerate(kinds_in_creation_order())}

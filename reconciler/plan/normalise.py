@@ -9,7 +9,7 @@ form and no field shows as a perpetual difference. Pure, and never mutates its i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -84,3 +84,12 @@ def pascal_keys(tree: Any) -> Any:
     if isinstance(tree, list):
         return [pascal_keys(item) for item in tree]
     return tree
+
+
+def normalise_strategy(items: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """A capacity provider strategy (a cluster's default, a service's own) as AWS returns it:
+    base and weight default to 0, and the order of a strategy has no meaning."""
+    if items is None:
+        return None
+    filled = [{"base": 0, "weight": 0, **item} for item in items]
+    return sort_by(filled, key=lambda item: item["capacityProvider"])

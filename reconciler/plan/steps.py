@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.plan.delta import Delta, Path
+from reconciler.spec.graph import GroupKey as GroupKey
+from reconciler.spec.models import MAIN_PART
 
 ResourceKey = tuple[str, str]
 """(kind, metadata.name): the identity of a resource in the spec set and the work queue."""
@@ -74,15 +76,14 @@ def _pascal(snake: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in snake.split("_"))
 
 
-GroupKey = tuple[str, str, str]
-"""(kind, name, group): a step group. `main` is the group others wait for by default."""
-
-MAIN = "main"
+MAIN = MAIN_PART
+"""The group of a resource's own object: what others wait for unless a reference says otherwise."""
 
 
 @dataclass(frozen=True)
 class StepGroup:
-    """Calls that run in order, after every group in `after` has finished."""
+    """Calls that run in order, after every group in `after` has finished. Kinds leave `after`
+    empty: the planner fills it from the spec set's dependency graph (`reconciler.spec.graph`)."""
 
     key: GroupKey
     calls: tuple[Call, ...]

@@ -1,22 +1,26 @@
-"""The one small protocol every resource kind implements, and the values it works with.
+"""The one small protocol every resource kind implements, the descriptor that declares a kind,
+and the values they work with.
 
-A kind module (`reconciler.resources.service`, ...) says three things: how to observe many of
+A kind is a package (`reconciler.resources.service`, ...): its `model` is the document's spec, its
+`checks` what validation adds, and its `kind` module says three things: how to observe many of
 itself at once (batched reads), how to compare a document with what it observed, and which calls
-converge the difference. The engine looks kinds up in `reconciler.resources.registry` and never
-branches on kind; ownership, pausing and report-only are decided once, in the engine's planner,
-before a kind's `plan` is called.
+converge the difference. The package's `DESCRIPTOR` declares all of it once; the registry lists
+the descriptors. The engine never branches on kind; ownership, pausing and report-only are
+decided once, in the engine's planner, before a kind's `plan` is called, and the order of the
+calls comes from the spec set's dependency graph, not from the kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from reconciler.plan.ownership import DELETION_POLICY, Ownership, ownership_of, ownership_tags
 from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import Ref, ResourceKey, ResourcePlan
-from reconciler.spec import Document, SpecSet
+from reconciler.spec import Document, KindSpec, SpecSet
+from reconciler.spec.checks import Check
 
 
 class ApiClient(Protocol):
@@ -231,9 +235,6 @@ class ResourceKind(Protocol):
     """One kind of AWS resource. Implementations are stateless singletons."""
 
     kind: ClassVar[str]
-    delete_rank: ClassVar[int]
-    """Deletions run in ascending rank (service before load balancer before target group ...);
-    planning runs in descending rank, so a kind is planned after every kind it refers to."""
     rewrites: ClassVar[tuple[Rewrite, ...]]
     """Every way AWS answers this kind's fields differently from how they were sent, and how the
     kind handles each (see `reconciler.plan.rewrites`)."""
@@ -272,11 +273,44 @@ class ResourceKind(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class KindDescriptor:
+    """Everything the rest of the house needs to know of one kind, declared once, in its package's
+    `__init__` (`reconciler.resources.<kind>`). The registry builds from the descriptors the kind
+    list, the document union and JSON Schema, the checks, the clients the engine opens, the
+    rewrite catalogue and the dependency graph between kinds."""
+
+    spec: type[KindSpec]
+    """The document's spec model: its `KIND`, AWS name field, references and identity."""
+    load_resource: Callable[[], ResourceKind]
+    """Imports and returns how the kind is observed and planned (its `kind` module). Lazy, so that
+    loading and validating specs never imports the AWS SDK the kind modules need."""
+    services: tuple[str, ...]
+    """The AWS services (botocore client names) its observation and calls use."""
+    checks: tuple[Check, ...] = ()
+    """Its semantic checks, beyond what its model validates."""
+    warnings: tuple[Check, ...] = ()
+    """Things that are valid but worth saying (`validate` prints them)."""
+
+    @property
+    def kind(self) -> str:
+        return self.spec.KIND
+
+    @property
+    def resource(self) -> ResourceKind:
+        return self.load_resource()
+
+    @property
+    def rewrites(self) -> tuple[Rewrite, ...]:
+        return self.resource.rewrites
+
+
 __all__ = [
     "ApiClient",
     "Clients",
     "DependencyWaiting",
     "Environment",
+    "KindDescriptor",
     "LiveResource",
     "LiveState",
     "ObserveCache",

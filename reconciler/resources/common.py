@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from reconciler.plan.delta import Delta, FieldDiff
 from reconciler.plan.ownership import Ownership, ownership_of, source_of
+from reconciler.resources.base import Environment
 
 T = TypeVar("T")
 
@@ -43,3 +44,9 @@ def owned_by_instance(tags: Mapping[str, str], instance: str, kind: str) -> str 
     if source is None or source[0] != kind:
         return None
     return source[1]
+
+
+def repository_uri(environment: Environment, repository_name: str) -> str:
+    """`{account}.dkr.ecr.{region}.{dns suffix}/{name}`: what ECR's `repositoryUri` will be."""
+    host = f"{environment.account_id}.dkr.ecr.{environment.region}.{environment.dns_suffix}"
+    return f"{host}/{repository_name}"

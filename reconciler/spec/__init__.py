@@ -1,7 +1,9 @@
 """Spec documents: pydantic models, YAML loading with positions, validation, JSON Schema. Pure.
 
-The engine and the CLI call ``load_spec_set(paths)`` and use the values re-exported here;
-kind-specific models (``ServiceSpec``, ``RepositoryImage``, ...) live in ``reconciler.spec.models``.
+Kind-neutral: the envelope, the loader, the generic checks and the schema writer. Each kind's spec
+model and checks live in its package (``reconciler.resources.<kind>``), and the registry hands
+them in as ``SpecKinds``: the engine and the CLI call
+``reconciler.resources.registry.load_spec_set(paths)``.
 """
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath, SpecSet
@@ -13,10 +15,8 @@ from reconciler.spec.models import (
     ANNOTATION_PAUSED,
     ANNOTATION_SELF_HEAL,
     API_VERSION,
-    Kind,
     KindSpec,
     Metadata,
-    RepositoryImage,
     aws_name,
 )
 from reconciler.spec.references import (
@@ -26,7 +26,7 @@ from reconciler.spec.references import (
     references_of,
     uses_default_network,
 )
-from reconciler.spec.validate import load_spec_set, validate_spec_set
+from reconciler.spec.validate import SpecKinds, load_spec_set, spec_warnings, validate_spec_set
 
 __all__ = [
     "ANNOTATION_ADOPT",
@@ -37,13 +37,12 @@ __all__ = [
     "Document",
     "DocumentKey",
     "FieldPath",
-    "Kind",
     "KindSpec",
     "LoadResult",
     "Metadata",
     "Reference",
-    "RepositoryImage",
     "SpecError",
+    "SpecKinds",
     "SpecSet",
     "all_references",
     "aws_name",
@@ -51,6 +50,7 @@ __all__ = [
     "load_documents",
     "load_spec_set",
     "references_of",
+    "spec_warnings",
     "uses_default_network",
     "validate_spec_set",
 ]

@@ -1,20 +1,23 @@
 """Loaded documents and the spec set: what the engine, the planner and the CLI work with.
 
 ``reconciler.spec.loader`` builds these from YAML; the engine iterates a ``SpecSet`` and looks
-documents up by ``(kind, name)``; resource modules read ``Document.spec`` (a typed model from
-``reconciler.spec.models``) and use ``Document.line_of`` to point drift at the spec line. Pure values.
+documents up by ``(kind, name)``; kinds read ``Document.spec`` (the typed model of the kind's package,
+``reconciler.resources.<kind>.model``) and use ``Document.line_of`` to point drift at the spec
+line. Pure values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
-from reconciler.spec.models import Kind, KindSpec, Metadata
+from reconciler.spec.models import FieldPath as FieldPath
+from reconciler.spec.models import KindSpec, Metadata
 
-FieldPath = tuple[str | int, ...]
-"""A field's path in a document, keys as written: ``("spec", "containerDefinitions", 0, "image")``."""
+if TYPE_CHECKING:
+    from reconciler.spec.graph import DependencyGraph
 
 DocumentKey = tuple[str, str]
 """``(kind, metadata.name)``: a document's identity (shaped like ``reconciler.plan.steps.ResourceKey``)."""
@@ -33,7 +36,8 @@ class Document:
     written ancestor's line, so every message can point somewhere useful.
     """
 
-    kind: Kind
+    kind: str
+    """The ``kind:`` written in the file (``Service``); its spec model declares it as ``KIND``."""
     metadata: Metadata
     spec: KindSpec
     file: str
@@ -47,7 +51,7 @@ class Document:
 
     @property
     def key(self) -> DocumentKey:
-        return (self.kind.value, self.metadata.name)
+        return (self.kind, self.metadata.name)
 
     @property
     def aws_name(self) -> str:
@@ -115,3 +119,10 @@ class SpecSet:
 
     def keys(self) -> tuple[DocumentKey, ...]:
         return tuple(document.key for document in self.documents)
+
+    @cached_property
+    def graph(self) -> DependencyGraph:
+        """The dependency graph of these documents' references, built once per spec set."""
+        from reconciler.spec.graph import DependencyGraph  # the graph module builds on this one
+
+        return DependencyGraph.of(self.documents)

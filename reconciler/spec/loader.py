@@ -25,7 +25,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath
 from reconciler.spec.errors import SpecError, render_path
-from reconciler.spec.models import MANIFEST_TYPES, Kind, SpecModel
+from reconciler.spec.models import KindSpec, SpecModel, manifest_model
 from reconciler.spec.secrets import FINGERPRINTED_FIELDS, snippet
 
 # libyaml's composer is several times faster than the pure-Python one and keeps the same marks.
@@ -82,7 +82,8 @@ class _OverBudget(Exception):
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
-KIND_NAMES = frozenset(kind.value for kind in Kind)
+KindModels = Mapping[str, type[KindSpec]]
+"""Spec model by ``kind:`` (``reconciler.spec.validate.SpecKinds.models``)."""
 
 
 @dataclass(frozen=True)
@@ -279,8 +280,11 @@ class _FileResult:
     over_budget: bool = False
 
 
-def load_documents(paths: Sequence[Path | str], *, budget: Budget = DEFAULT_BUDGET) -> LoadResult:
-    """Load and model-validate every document under ``paths`` (folders or files).
+def load_documents(
+    paths: Sequence[Path | str], models: KindModels, *, budget: Budget = DEFAULT_BUDGET
+) -> LoadResult:
+    """Load and model-validate every document under ``paths`` (folders or files) into the spec
+    model of its kind (``models``, from the registry).
 
     Never raises on bad input: unreadable files, YAML errors, empty files, documents that are not
     mappings, missing or unknown kinds, wrong apiVersion, duplicate keys, unknown fields and
@@ -293,7 +297,7 @@ def load_documents(paths: Sequence[Path | str], *, budget: Budget = DEFAULT_BUDG
     complete = not errors
     spending = _Spending(budget)
     for path in files:
-        result = _load_file(path, spending)
+        result = _load_file(path, models, spending)
         documents.extend(result.documents)
         errors.extend(result.errors)
         invalid |= result.invalid_keys
@@ -309,14 +313,14 @@ def load_documents(paths: Sequence[Path | str], *, budget: Budget = DEFAULT_BUDG
     )
 
 
-def load_file(path: Path, *, budget: Budget = DEFAULT_BUDGET) -> LoadResult:
+def load_file(path: Path, models: KindModels, *, budget: Budget = DEFAULT_BUDGET) -> LoadResult:
     """Every document of one file (see ``load_documents``)."""
-    return _frozen(_load_file(path, _Spending(budget)), files=(str(path),))
+    return _frozen(_load_file(path, models, _Spending(budget)), files=(str(path),))
 
 
-def load_text(text: str, *, file: str, budget: Budget = DEFAULT_BUDGET) -> LoadResult:
+def load_text(text: str, models: KindModels, *, file: str, budget: Budget = DEFAULT_BUDGET) -> LoadResult:
     """Every document of one file's text; ``file`` is the name errors and documents carry."""
-    return _frozen(_load_text(text, file=file, spending=_Spending(budget)), files=(file,))
+    return _frozen(_load_text(text, models, file=file, spending=_Spending(budget)), files=(file,))
 
 
 def _frozen(result: _FileResult, *, files: tuple[str, ...]) -> LoadResult:
@@ -329,7 +333,7 @@ def _frozen(result: _FileResult, *, files: tuple[str, ...]) -> LoadResult:
     )
 
 
-def _load_file(path: Path, spending: _Spending) -> _FileResult:
+def _load_file(path: Path, models: KindModels, spending: _Spending) -> _FileResult:
     name = str(path)
     budget = spending.budget
     try:
@@ -351,14 +355,14 @@ def _load_file(path: Path, spending: _Spending) -> _FileResult:
         )
     except UnicodeDecodeError as error:
         return _FileResult(errors=[_file_error(name, 1, f"not UTF-8 text ({error.reason})")], complete=False)
-    return _load_text(text, file=name, spending=spending)
+    return _load_text(text, models, file=name, spending=spending)
 
 
 def _size(count: int) -> str:
     return f"{count // (1024 * 1024)} MB"
 
 
-def _load_text(text: str, *, file: str, spending: _Spending) -> _FileResult:
+def _load_text(text: str, models: KindModels, *, file: str, spending: _Spending) -> _FileResult:
     result = _FileResult()
     seen_any = False
     budget = spending.budget
@@ -377,7 +381,7 @@ def _load_text(text: str, *, file: str, spending: _Spending) -> _FileResult:
                 )
             if spending.documents > budget.set_documents:
                 raise _OverBudget(line, f"the spec set holds more than {budget.set_documents:,} documents")
-            _load_node(node, file, result, spending)
+            _load_node(node, models, file, result, spending)
     except _OverBudget as error:
         result.errors.append(_file_error(file, error.line, error.message))
         result.complete = False
@@ -396,7 +400,9 @@ def _load_text(text: str, *, file: str, spending: _Spending) -> _FileResult:
     return result
 
 
-def _load_node(node: yaml.Node, file: str, result: _FileResult, spending: _Spending) -> None:
+def _load_node(
+    node: yaml.Node, models: KindModels, file: str, result: _FileResult, spending: _Spending
+) -> None:
     line = node.start_mark.line + 1
     builder = _Builder(positions={(): line}, spending=spending)
     try:
@@ -428,12 +434,12 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult, spending: _Spend
         )
 
     if "kind" not in data:
-        kinds = ", ".join(kind.value for kind in Kind)
+        kinds = ", ".join(models)
         result.errors.append(error_at((), f"missing kind (one of {kinds})"))
         return
-    if not isinstance(kind_value, str) or kind_value not in KIND_NAMES:
-        kinds = ", ".join(kind.value for kind in Kind)
-        suggestion = _suggest(str(kind_value), [kind.value for kind in Kind])
+    if not isinstance(kind_value, str) or kind_value not in models:
+        kinds = ", ".join(models)
+        suggestion = _suggest(str(kind_value), list(models))
         result.errors.append(
             SpecError(
                 file=file,
@@ -445,8 +451,8 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult, spending: _Spend
             )
         )
         return
-    kind = Kind(kind_value)
-    manifest_type = MANIFEST_TYPES[kind]
+    kind = kind_value
+    manifest_type = manifest_model(models[kind])
     try:
         manifest = manifest_type.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as error:
@@ -454,7 +460,7 @@ def _load_node(node: yaml.Node, file: str, result: _FileResult, spending: _Spend
             path, message = translate_error(detail, data)
             result.errors.append(error_at(path, message))
         if name_text:
-            result.invalid_keys.add((kind.value, name_text))
+            result.invalid_keys.add((kind, name_text))
         return
     result.documents.append(
         Document(

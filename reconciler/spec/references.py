@@ -1,38 +1,27 @@
 """What each document refers to: other documents, and the account's default network.
 
-Pure functions over loaded documents. ``reconciler.spec.validate`` uses them to find dangling
-references and cycles; the engine reuses them to order work (creation edges say "create the
-target first"), and to decide whether a pass must look up the default VPC and subnets at all.
+Pure functions over loaded documents; each kind's spec model declares its own references
+(``KindSpec.references``), so nothing here names a kind. ``reconciler.spec.validate`` uses them to
+find dangling references and cycles; ``reconciler.spec.graph`` builds the one dependency graph
+that orders planning, writes and deletions from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath
-from reconciler.spec.models import (
-    ForwardAction,
-    Kind,
-    LoadBalancerSpec,
-    RepositoryImage,
-    SecurityGroupSpec,
-    ServiceSpec,
-    TargetGroupSpec,
-    TaskDefinitionSpec,
-    is_security_group_id,
-)
+from reconciler.spec.models import MAIN_PART
 
 
 @dataclass(frozen=True)
 class Reference:
-    """One document naming another by ``metadata.name``.
+    """One document naming another by ``metadata.name`` (see ``reconciler.spec.models.ReferenceTo``
+    for what ``creation_edge``, ``part``, ``needs`` and ``also_after`` say).
 
     ``path`` is where, from the document root as written (``("spec", "cluster")``), so errors
-    and plans can point at the line. ``creation_edge`` is True when the target must exist before
-    the source can be created; security group rules naming groups are not (rules are applied
-    after every group exists), so they never form a cycle.
+    and plans can point at the line.
     """
 
     source_kind: str
@@ -41,6 +30,9 @@ class Reference:
     target_name: str
     path: FieldPath
     creation_edge: bool = True
+    part: str = MAIN_PART
+    needs: str | None = MAIN_PART
+    also_after: tuple[str, str] | None = None
 
     @property
     def source(self) -> DocumentKey:
@@ -62,89 +54,23 @@ def all_references(documents: Iterable[Document]) -> tuple[Reference, ...]:
 
 
 def _references(document: Document) -> Iterator[Reference]:
-    spec = document.spec
-
-    def to(kind: Kind, name: str, *path: str | int, creation_edge: bool = True) -> Reference:
-        return Reference(
-            source_kind=document.kind.value,
+    declared = type(document.spec).REFERENCED_KINDS
+    for reference in document.spec.references():
+        if reference.kind not in declared:
+            raise AssertionError(
+                f"{document.kind} refers to a {reference.kind}, which its REFERENCED_KINDS does not declare"
+            )
+        yield Reference(
+            source_kind=document.kind,
             source_name=document.name,
-            target_kind=kind.value,
-            target_name=name,
-            path=("spec", *path),
-            creation_edge=creation_edge,
+            target_kind=reference.kind,
+            target_name=reference.name,
+            path=reference.path,
+            creation_edge=reference.creation_edge,
+            part=reference.part,
+            needs=reference.needs,
+            also_after=reference.also_after,
         )
-
-    def security_groups(names: Sequence[str] | None, *path: str | int) -> Iterator[Reference]:
-        for index, name in enumerate(names or ()):
-            if not is_security_group_id(name):
-                yield to(Kind.SECURITY_GROUP, name, *path, index)
-
-    if isinstance(spec, ServiceSpec):
-        yield to(Kind.CLUSTER, spec.cluster, "cluster")
-        yield to(Kind.TASK_DEFINITION, spec.task_definition, "taskDefinition")
-        if spec.network_configuration is not None:
-            awsvpc = spec.network_configuration.awsvpc_configuration
-            yield from security_groups(
-                awsvpc.security_groups, "networkConfiguration", "awsvpcConfiguration", "securityGroups"
-            )
-        for index, load_balancer in enumerate(spec.load_balancers or ()):
-            yield to(Kind.TARGET_GROUP, load_balancer.target_group, "loadBalancers", index, "targetGroup")
-    elif isinstance(spec, LoadBalancerSpec):
-        yield from security_groups(spec.security_groups, "securityGroups")
-        for listener_index, listener in enumerate(spec.listeners or ()):
-            listener_path: FieldPath = ("listeners", listener_index)
-            yield from _action_references(
-                to, spec_action=listener.default_action, path=(*listener_path, "defaultAction")
-            )
-            for rule_index, rule in enumerate(listener.rules or ()):
-                for action_index, action in enumerate(rule.actions):
-                    path = (*listener_path, "rules", rule_index, "actions", action_index)
-                    yield from _action_references(to, spec_action=action, path=path)
-    elif isinstance(spec, TaskDefinitionSpec):
-        for index, container in enumerate(spec.container_definitions):
-            if isinstance(container.image, RepositoryImage):
-                yield to(
-                    Kind.REPOSITORY,
-                    container.image.repository,
-                    "containerDefinitions",
-                    index,
-                    "image",
-                    "repository",
-                )
-    elif isinstance(spec, SecurityGroupSpec):
-        for direction in ("ingress", "egress"):
-            for index, rule in enumerate(getattr(spec, direction) or ()):
-                if rule.security_group is not None and not is_security_group_id(rule.security_group):
-                    yield to(
-                        Kind.SECURITY_GROUP,
-                        rule.security_group,
-                        direction,
-                        index,
-                        "securityGroup",
-                        creation_edge=False,
-                    )
-
-
-class _ReferenceFactory(Protocol):
-    def __call__(self, kind: Kind, name: str, *path: str | int, creation_edge: bool = True) -> Reference: ...
-
-
-def _action_references(to: _ReferenceFactory, *, spec_action: object, path: FieldPath) -> Iterator[Reference]:
-    if not isinstance(spec_action, ForwardAction):
-        return
-    if spec_action.target_group is not None:
-        yield to(Kind.TARGET_GROUP, spec_action.target_group, *path, "targetGroup")
-    if spec_action.forward_config is not None:
-        for index, item in enumerate(spec_action.forward_config.target_groups):
-            yield to(
-                Kind.TARGET_GROUP,
-                item.target_group,
-                *path,
-                "forwardConfig",
-                "targetGroups",
-                index,
-                "targetGroup",
-            )
 
 
 def find_cycles(references: Iterable[Reference]) -> list[tuple[DocumentKey, ...]]:
@@ -199,16 +125,4 @@ def uses_default_network(documents: Iterable[Document]) -> bool:
     The engine looks the default VPC and its default-for-AZ subnets up once per pass, and only
     when this is true; validation never does.
     """
-    for document in documents:
-        spec = document.spec
-        if isinstance(spec, SecurityGroupSpec | TargetGroupSpec) and spec.vpc == "default":
-            return True
-        if isinstance(spec, LoadBalancerSpec) and spec.subnets == "default":
-            return True
-        if (
-            isinstance(spec, ServiceSpec)
-            and spec.network_configuration is not None
-            and spec.network_configuration.awsvpc_configuration.subnets == "default"
-        ):
-            return True
-    return False
+    return any(document.spec.uses_default_network() for document in documents)

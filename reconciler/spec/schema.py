@@ -7,19 +7,25 @@ that span fields or documents (Fargate sizes, references) are only in ``load_spe
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from functools import reduce
+from operator import or_
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from reconciler import __version__
-from reconciler.spec.models import API_VERSION, Manifest
+from reconciler.spec.models import API_VERSION, KindSpec, manifest_model
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def json_schema() -> dict[str, Any]:
-    """A draft 2020-12 schema of one document: the envelope, ``oneOf`` the kinds by ``kind``."""
-    schema = TypeAdapter(Manifest).json_schema(by_alias=True, mode="validation")
+def json_schema(models: Mapping[str, type[KindSpec]]) -> dict[str, Any]:
+    """A draft 2020-12 schema of one document: the envelope, ``oneOf`` the kinds (``models``, from
+    the registry) by ``kind``."""
+    manifests = [manifest_model(model) for model in models.values()]
+    document: Any = Annotated[reduce(or_, manifests), Field(discriminator="kind")]
+    schema = TypeAdapter(document).json_schema(by_alias=True, mode="validation")
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"urn:{API_VERSION.replace('/', ':')}:document",

@@ -18,7 +18,7 @@ from reconciler.cli import main
 from reconciler.daemon.logs import configure_logging
 from reconciler.daemon.notify import NotificationEvent, render_payload
 from reconciler.local import LocalAWS
-from reconciler.spec import load_spec_set
+from reconciler.resources.registry import load_spec_set
 from reconciler.spec.secrets import fingerprint
 from tests.acceptance.support import NODE_APP
 from tests.daemon.test_daemon import daemon, options

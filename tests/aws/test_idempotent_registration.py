@@ -17,7 +17,8 @@ from reconciler.engine.clients import EngineClients
 from reconciler.engine.executor import execute
 from reconciler.plan.steps import Plan
 from reconciler.resources.base import Environment, LiveState, PlanContext, PlanSettings
-from reconciler.resources.task_definition import TaskDefinitionKind
+from reconciler.resources.registry import spec_kinds
+from reconciler.resources.task_definition.kind import TaskDefinitionKind
 from reconciler.spec import SpecSet
 from reconciler.spec.loader import load_text
 from tests.aws.fakes import FaultInjector
@@ -47,7 +48,7 @@ def _registered(settings: AwsSettings, faults: FaultInjector, *, drops: int, mod
             ecs = await aws.ecs()
 
             async def register(text: str) -> bool:
-                loaded = load_text(textwrap.dedent(text), file="task.yaml")
+                loaded = load_text(textwrap.dedent(text), spec_kinds().models, file="task.yaml")
                 (document,) = loaded.documents
                 context = PlanContext(
                     spec_set=SpecSet(loaded.documents),

@@ -15,7 +15,7 @@ from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings
 from reconciler.daemon.sources import SpecSnapshot
 from reconciler.engine.reconcile import Engine, EngineSettings
-from reconciler.spec import load_spec_set
+from reconciler.resources.registry import load_spec_set
 
 CLUSTER = "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata: {name: web}\nspec: {}\n"
 

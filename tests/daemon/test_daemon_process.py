@@ -26,7 +26,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from reconciler.local import LocalAWS
-from reconciler.spec import load_spec_set
+from reconciler.resources.registry import load_spec_set
 from tests.daemon.processes import ROOT, DaemonProcess, daemon_process, eventually
 
 pytestmark = pytest.mark.aws

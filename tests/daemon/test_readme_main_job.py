@@ -15,7 +15,7 @@ from signal import SIGTERM
 import boto3
 import pytest
 
-from reconciler.spec import load_spec_set
+from reconciler.resources.registry import load_spec_set
 from tests.daemon.processes import ROOT, DaemonProcess, daemon_process, eventually
 
 pytestmark = pytest.mark.aws

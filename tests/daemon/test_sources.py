@@ -24,7 +24,7 @@ from reconciler.daemon.sources import (
     SpecSnapshot,
     SpecSource,
 )
-from reconciler.spec.models import ClusterSpec
+from reconciler.resources.cluster.model import ClusterSpec
 
 T = TypeVar("T")
 

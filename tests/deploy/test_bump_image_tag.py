@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from reconciler.spec import RepositoryImage, load_spec_set
-from reconciler.spec.models import TaskDefinitionSpec
+from reconciler.resources.registry import load_spec_set
+from reconciler.resources.task_definition.model import RepositoryImage, TaskDefinitionSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"

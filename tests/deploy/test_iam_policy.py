@@ -17,8 +17,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from reconciler.spec import load_spec_set
-from reconciler.spec.models import TaskDefinitionSpec
+from reconciler.resources.registry import load_spec_set
+from reconciler.resources.task_definition.model import TaskDefinitionSpec
 from tests.deploy import iam_check
 from tests.deploy.aws_calls import SERVICES, Operation, Scan, iam_action, operation_names, scan
 from tests.deploy.iam_check import (

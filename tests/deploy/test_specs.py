@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import Document, SpecSet, load_spec_set
-from reconciler.spec.models import (
-    RepositoryImage,
-    RepositorySpec,
-    SecurityGroupSpec,
-    ServiceSpec,
-    TaskDefinitionSpec,
-)
+from reconciler.resources.registry import load_spec_set
+from reconciler.resources.repository.model import RepositorySpec
+from reconciler.resources.security_group.model import SecurityGroupSpec
+from reconciler.resources.service.model import ServiceSpec
+from reconciler.resources.task_definition.model import RepositoryImage, TaskDefinitionSpec
+from reconciler.spec import Document, SpecSet
 from tests.deploy.test_dockerfile import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]

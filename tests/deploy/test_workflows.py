@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 import yaml
 
-from reconciler.spec import load_spec_set
+from reconciler.resources.registry import load_spec_set
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.resources.base import Environment, LiveState, PlanContext, PlanSettings
-from reconciler.resources.images import repository_uri
+from reconciler.resources.task_definition.images import repository_uri
 from reconciler.spec import SpecSet
 
 

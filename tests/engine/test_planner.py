@@ -18,15 +18,16 @@ from reconciler.resources.base import (
     PlanSettings,
     TerminalPlanError,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet, load_spec_set
-from reconciler.spec.models import ClusterSpec
+from reconciler.resources.cluster.model import ClusterSpec
+from reconciler.resources.registry import load_spec_set
+from reconciler.spec import Document, Metadata, SpecSet
 
 ENVIRONMENT = Environment(account_id="123456789012", region="us-east-1")
 
 
 def cluster_document(name: str, annotations: dict[str, str] | None = None, **spec: object) -> Document:
     return Document(
-        kind=Kind.CLUSTER,
+        kind="Cluster",
         metadata=Metadata(name=name, annotations=annotations or {}),
         spec=ClusterSpec.model_validate(spec),
         file="specs/cluster.yaml",

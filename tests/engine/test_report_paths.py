@@ -19,10 +19,14 @@ from reconciler.engine.planner import plan_all
 from reconciler.engine.report import ResourceReport, build_report, mask_secrets
 from reconciler.plan.delta import Delta, FieldDiff, Path
 from reconciler.plan.ownership import ownership_tags
-from reconciler.resources import autoscaling, load_balancer, task_definition
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.spec import load_spec_set
-from reconciler.spec.models import Autoscaling, LoadBalancerSpec, TaskDefinitionSpec
+from reconciler.resources.load_balancer import kind as load_balancer
+from reconciler.resources.load_balancer.model import LoadBalancerSpec
+from reconciler.resources.registry import load_spec_set
+from reconciler.resources.service import autoscaling
+from reconciler.resources.service.model import Autoscaling
+from reconciler.resources.task_definition import kind as task_definition
+from reconciler.resources.task_definition.model import TaskDefinitionSpec
 from reconciler.spec.secrets import fingerprint
 
 ACCOUNT = "123456789012"

@@ -15,18 +15,19 @@ import boto3
 from reconciler.local import LocalAWS
 from reconciler.plan.steps import ResourceKey
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import RepositorySpec, TaskDefinitionSpec
+from reconciler.resources.repository.model import RepositorySpec
+from reconciler.resources.task_definition.model import TaskDefinitionSpec
+from reconciler.spec import Document, Metadata, SpecSet
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ENVIRONMENT = Environment(account_id=ACCOUNT, region=REGION)
 
-_SPEC_TYPES: Mapping[Kind, Any] = {Kind.REPOSITORY: RepositorySpec, Kind.TASK_DEFINITION: TaskDefinitionSpec}
+_SPEC_TYPES: Mapping[str, Any] = {"Repository": RepositorySpec, "TaskDefinition": TaskDefinitionSpec}
 
 
 def document(
-    kind: Kind, name: str, spec: Mapping[str, Any], annotations: Mapping[str, str] | None = None
+    kind: str, name: str, spec: Mapping[str, Any], annotations: Mapping[str, str] | None = None
 ) -> Document:
     return Document(
         kind=kind,

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.resources.autoscaling import (
+from reconciler.resources.service.autoscaling import (
     live_action_tree,
     live_policy_tree,
     plan_autoscaling,
     plan_deregister,
 )
-from reconciler.spec.models import Autoscaling
+from reconciler.resources.service.model import Autoscaling
 
 RID = "service/web/web"
 TARGET_KEYS = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount", "ResourceId": RID}

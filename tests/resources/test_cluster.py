@@ -13,9 +13,9 @@ from reconciler.plan.delta import diff_trees
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import Action, ResourcePlan
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.cluster import KIND, desired_tree, live_tree
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import ClusterSpec
+from reconciler.resources.cluster.kind import KIND, desired_tree, live_tree
+from reconciler.resources.cluster.model import ClusterSpec
+from reconciler.spec import Document, Metadata, SpecSet
 from tests.harness import engine_pass, load
 
 # A DescribeClusters item as real AWS returns it with include=[TAGS, SETTINGS, CONFIGURATIONS].
@@ -61,7 +61,7 @@ def test_real_aws_defaults_and_list_order_never_show_as_drift(
 def cluster_plan(spec: dict[str, Any], state: dict[str, Any]) -> ResourcePlan:
     """The Cluster kind's plan for a spec against an owned cluster AWS describes as `state`."""
     document = Document(
-        kind=Kind.CLUSTER,
+        kind="Cluster",
         metadata=Metadata(name="web"),
         spec=ClusterSpec.model_validate(spec),
         file="cluster.yaml",

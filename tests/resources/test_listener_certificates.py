@@ -16,10 +16,10 @@ import pytest
 from reconciler.local import LocalAWS
 from reconciler.plan.steps import Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.load_balancer import KIND as LOAD_BALANCER
-from reconciler.resources.load_balancer import _observe_listeners
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import LoadBalancerSpec
+from reconciler.resources.load_balancer.kind import KIND as LOAD_BALANCER
+from reconciler.resources.load_balancer.kind import _observe_listeners
+from reconciler.resources.load_balancer.model import LoadBalancerSpec
+from reconciler.spec import Document, Metadata, SpecSet
 from tests.harness import engine_pass, load
 
 LB = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/tls/50dc6c495c0c9188"
@@ -70,7 +70,7 @@ def document(*certificates: str) -> Document:
         "defaultAction": NOT_FOUND,
     }
     return Document(
-        kind=Kind.LOAD_BALANCER,
+        kind="LoadBalancer",
         metadata=Metadata(name="tls"),
         spec=LoadBalancerSpec.model_validate({"subnets": ["subnet-a", "subnet-b"], "listeners": [listener]}),
         file="lb.yaml",

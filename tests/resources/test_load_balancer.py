@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from reconciler.engine.planner import order_groups
 from reconciler.plan.delta import diff_trees
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.load_balancer import KIND as LOAD_BALANCER
-from reconciler.resources.load_balancer import (
+from reconciler.resources.load_balancer.kind import KIND as LOAD_BALANCER
+from reconciler.resources.load_balancer.kind import (
     _observe_listeners,
     action_request,
     canonical_action,
@@ -24,8 +25,8 @@ from reconciler.resources.load_balancer import (
     live_rule,
     live_tree,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import Listener, ListenerRule, LoadBalancerSpec
+from reconciler.resources.load_balancer.model import Listener, ListenerRule, LoadBalancerSpec
+from reconciler.spec import Document, Metadata, SpecSet
 
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/node-app/73e2d6bc24d8a067"
 TG2 = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/canary/0a1b2c3d4e5f6a7b"
@@ -332,7 +333,7 @@ SPEC: dict[str, Any] = {
 
 def document(fields: dict[str, Any]) -> Document:
     return Document(
-        kind=Kind.LOAD_BALANCER,
+        kind="LoadBalancer",
         metadata=Metadata(name="node-app"),
         spec=LoadBalancerSpec.model_validate(fields),
         file="lb.yaml",
@@ -380,7 +381,8 @@ def summary(plan: Any) -> list[tuple[str, dict[str, Any]]]:
 
 def test_create_refers_to_new_groups_and_waits_for_them() -> None:
     lb = document(SPEC)
-    plan = LOAD_BALANCER.plan(lb, None, context(lb, created_this_pass=True))
+    plan_context = context(lb, created_this_pass=True)
+    plan = order_groups(LOAD_BALANCER.plan(lb, None, plan_context), plan_context.spec_set)
     assert plan.action is Action.CREATE
     main, listeners = plan.groups
     assert main.after == {("SecurityGroup", "node-app-alb", MAIN)}

@@ -14,11 +14,13 @@ import pytest
 
 from reconciler.plan.steps import Action
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.load_balancer import KIND as LOAD_BALANCER
-from reconciler.resources.security_group import KIND as SECURITY_GROUP
-from reconciler.resources.target_group import KIND as TARGET_GROUP
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import LoadBalancerSpec, SecurityGroupSpec, TargetGroupSpec
+from reconciler.resources.load_balancer.kind import KIND as LOAD_BALANCER
+from reconciler.resources.load_balancer.model import LoadBalancerSpec
+from reconciler.resources.security_group.kind import KIND as SECURITY_GROUP
+from reconciler.resources.security_group.model import SecurityGroupSpec
+from reconciler.resources.target_group.kind import KIND as TARGET_GROUP
+from reconciler.resources.target_group.model import TargetGroupSpec
+from reconciler.spec import Document, Metadata, SpecSet
 
 ACCOUNT = "123456789012"
 OWNED = {
@@ -152,7 +154,7 @@ def test_security_group_spellings_ec2_rewrites_plan_nothing(
     rules: list[dict[str, Any]], answered: list[dict[str, Any]]
 ) -> None:
     edge = Document(
-        kind=Kind.SECURITY_GROUP,
+        kind="SecurityGroup",
         metadata=Metadata(name="edge"),
         spec=SecurityGroupSpec.model_validate({"vpc": "default", "ingress": rules}),
         file="sg.yaml",
@@ -206,7 +208,7 @@ def test_target_group_attributes_aws_answers_as_strings_and_in_full_plan_nothing
         "IpAddressType": "ipv4",
     }
     web = Document(
-        kind=Kind.TARGET_GROUP,
+        kind="TargetGroup",
         metadata=Metadata(name="web"),
         spec=TargetGroupSpec.model_validate(
             {"protocol": "HTTP", "port": 3000, "targetType": "ip", "vpc": "default", "attributes": attributes}
@@ -273,7 +275,7 @@ REAL_AWS_LOAD_BALANCER_ATTRIBUTES = {
 )
 def test_load_balancer_defaults_and_attributes_aws_fills_in_plan_nothing(fields: dict[str, Any]) -> None:
     web = Document(
-        kind=Kind.LOAD_BALANCER,
+        kind="LoadBalancer",
         metadata=Metadata(name="web"),
         spec=LoadBalancerSpec.model_validate({"subnets": "default", **fields}),
         file="lb.yaml",

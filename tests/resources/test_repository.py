@@ -18,7 +18,7 @@ from reconciler.plan.delta import diff_trees
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import Action, Call
 from reconciler.resources.base import LiveResource
-from reconciler.resources.repository import (
+from reconciler.resources.repository.kind import (
     ENCRYPTION_CONFLICT,
     FORCE_DELETE_TAG,
     KIND,
@@ -26,8 +26,7 @@ from reconciler.resources.repository import (
     live_tree,
     normalise_policy,
 )
-from reconciler.spec import Kind
-from reconciler.spec.models import RepositorySpec
+from reconciler.resources.repository.model import RepositorySpec
 from tests.resources._repository_helpers import ACCOUNT, context, document
 
 ARN = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/varuntd/node-app"
@@ -174,7 +173,7 @@ def test_policy_spellings_that_mean_the_same_normalise_equal(left: Any, right: A
 
 
 def repository_document(**fields: Any) -> Any:
-    return document(Kind.REPOSITORY, "node-app", {"repositoryName": "varuntd/node-app", **fields})
+    return document("Repository", "node-app", {"repositoryName": "varuntd/node-app", **fields})
 
 
 def live(tags: dict[str, str] | None = None, **state: Any) -> LiveResource:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from reconciler.engine.planner import order_groups, plan_all
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.security_group import KIND as SECURITY_GROUP
-from reconciler.resources.security_group import (
+from reconciler.resources.security_group.kind import KIND as SECURITY_GROUP
+from reconciler.resources.security_group.kind import (
     AtomicRule,
     expand_permissions,
     expand_spec_rules,
     rule_changes,
     to_ip_permissions,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import SecurityGroupRule, SecurityGroupSpec
+from reconciler.resources.security_group.model import SecurityGroupRule, SecurityGroupSpec
+from reconciler.spec import Document, Metadata, SpecSet
 
 OWNERSHIP = {
     "ecs-reconciler/managed-by": "ecs-reconciler",
@@ -214,7 +216,7 @@ def test_request_shape_groups_sources_per_port_range() -> None:
 
 def document(name: str, spec: dict[str, Any]) -> Document:
     return Document(
-        kind=Kind.SECURITY_GROUP,
+        kind="SecurityGroup",
         metadata=Metadata(name=name),
         spec=SecurityGroupSpec.model_validate(spec),
         file="sg.yaml",
@@ -254,7 +256,8 @@ ALB_SPEC = {"vpc": "default", "ingress": [{"protocol": "tcp", "port": 80, "cidr"
 
 def test_a_new_group_waits_for_the_groups_its_rules_name_and_refers_to_their_new_ids() -> None:
     app, alb = document("app", APP_SPEC), document("alb", ALB_SPEC)
-    plan = SECURITY_GROUP.plan(app, None, context(app, alb))
+    plan_context = context(app, alb)
+    plan = order_groups(SECURITY_GROUP.plan(app, None, plan_context), plan_context.spec_set)
     assert plan.action is Action.CREATE
     main, rules_group = plan.groups
     (create,) = main.calls
@@ -351,4 +354,25 @@ def test_delete_revokes_rules_naming_other_groups_before_any_group_is_deleted() 
         {"GroupId": "sg-0aaa", "Description": "from the alb"}
     ]
     assert [call.name for call in delete_group.calls] == ["ec2.DeleteSecurityGroup"]
-    assert delete_group.after == {("SecurityGroup", "app", "rules"), ("SecurityGroup", "alb", "rules")}
+    # The planner orders it: app's own revocations first; alb, whose rule names app, revokes it
+    # before app goes, and goes itself only once app's rule naming it is revoked.
+    naming_app = {"IpProtocol": "tcp", "FromPort": 3000, "ToPort": 3000}
+    naming_app["UserIdGroupPairs"] = [{"GroupId": orphan.identifier}]  # type: ignore[assignment]
+    other = LiveResource(
+        "SecurityGroup",
+        "alb",
+        "sg-0aaa",
+        {"GroupId": "sg-0aaa", "IpPermissions": [naming_app], "IpPermissionsEgress": []},
+        dict(orphan.tags, **{"ecs-reconciler/source": "SecurityGroup/alb"}),
+        {"id": "sg-0aaa"},
+    )
+    both = replace(plan_context, live=LiveState(orphans=(orphan, other), orphans_observed=True))
+    planned = {
+        resource.name: resource
+        for resource in plan_all(replace(both, settings=PlanSettings(prune=True, allow_mass_prune=True)))
+    }
+    app_groups = {group.key[2]: group for group in planned["app"].groups}
+    alb_groups = {group.key[2]: group for group in planned["alb"].groups}
+    assert app_groups[MAIN].after == {("SecurityGroup", "app", "rules"), ("SecurityGroup", "alb", "rules")}
+    assert alb_groups[MAIN].after == {("SecurityGroup", "alb", "rules"), ("SecurityGroup", "app", "rules")}
+    assert not app_groups["rules"].after and not alb_groups["rules"].after

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.engine.planner import order_groups
 from reconciler.plan.delta import diff_trees
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import MAIN, Action, Ref
@@ -18,7 +19,8 @@ from reconciler.resources.base import (
     PlanContext,
     PlanSettings,
 )
-from reconciler.resources.service import (
+from reconciler.resources.registry import spec_kinds
+from reconciler.resources.service.kind import (
     AUTOSCALING_MARKER,
     KIND,
     client_token,
@@ -27,8 +29,7 @@ from reconciler.resources.service import (
     live_tree,
     rollout_state,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import SPEC_TYPES
+from reconciler.spec import Document, Metadata, SpecSet
 
 ACCOUNT = "123456789012"
 TD_ARN = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/web:3"
@@ -139,9 +140,9 @@ def document(
     kind: str, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None
 ) -> Document:
     return Document(
-        kind=Kind(kind),
+        kind=kind,
         metadata=Metadata(name=name, annotations=annotations or {}),
-        spec=SPEC_TYPES[Kind(kind)].model_validate(spec),
+        spec=spec_kinds().models[kind].model_validate(spec),
         file=f"{kind.lower()}.yaml",
         line=1,
     )
@@ -388,7 +389,8 @@ def test_main_group_waits_for_cluster_task_definition_target_group_sgs_and_forwa
             ],
         },
     )
-    planned = KIND.plan(service, None, context(service, document("Cluster", "web", {}), forwarding, other))
+    plan_context = context(service, document("Cluster", "web", {}), forwarding, other)
+    planned = order_groups(KIND.plan(service, None, plan_context), plan_context.spec_set)
     (main,) = planned.groups
     assert main.key == ("Service", "web", MAIN)
     assert main.after == {
@@ -520,7 +522,7 @@ def test_prune_deregisters_the_target_then_scales_to_zero_and_deletes() -> None:
         REAL_AWS_SERVICE,
         {"scalableTarget": {"ResourceId": "service/web/web"}, "scalingPolicies": {}, "scheduledActions": {}},
     )
-    planned = KIND.plan_delete(live, context())
+    planned = order_groups(KIND.plan_delete(live, context()), spec_set=None)
     assert planned.action is Action.DELETE
     scaling, main = planned.groups
     assert [(c.name, dict(c.params)) for c in scaling.calls] == [

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.local import LocalAWS
 from reconciler.plan.steps import Action
-from reconciler.resources.service import rollout_state
+from reconciler.resources.service.kind import rollout_state
 from tests.harness import engine_pass, load
 
 pytestmark = pytest.mark.aws

@@ -14,10 +14,10 @@ from reconciler.plan.delta import diff_trees
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources import elbv2
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
-from reconciler.resources.target_group import KIND as TARGET_GROUP
-from reconciler.resources.target_group import desired_tree, live_tree
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import TargetGroupSpec
+from reconciler.resources.target_group.kind import KIND as TARGET_GROUP
+from reconciler.resources.target_group.kind import desired_tree, live_tree
+from reconciler.resources.target_group.model import TargetGroupSpec
+from reconciler.spec import Document, Metadata, SpecSet
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/node-app/73e2d6bc24d8a067"
 
@@ -95,7 +95,7 @@ def test_a_numeric_health_check_port_from_the_api_compares_as_its_string() -> No
 
 def document(fields: dict[str, Any], name: str = "node-app") -> Document:
     return Document(
-        kind=Kind.TARGET_GROUP, metadata=Metadata(name=name), spec=spec(**fields), file="tg.yaml", line=1
+        kind="TargetGroup", metadata=Metadata(name=name), spec=spec(**fields), file="tg.yaml", line=1
     )
 
 

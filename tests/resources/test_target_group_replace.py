@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.engine.planner import plan_all
+from reconciler.engine.planner import order_groups, plan_all
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import (
@@ -23,15 +23,15 @@ from reconciler.resources.base import (
     PlanContext,
     PlanSettings,
 )
-from reconciler.resources.target_group import (
-    CLEANUP,
+from reconciler.resources.target_group.kind import (
     KIND,
     alternate_name,
     immutable_tree,
     select,
 )
-from reconciler.spec import Document, Kind, Metadata, SpecSet
-from reconciler.spec.models import TargetGroupSpec
+from reconciler.resources.target_group.model import TargetGroupSpec
+from reconciler.spec import Document, Metadata, SpecSet
+from reconciler.spec.graph import CLEANUP_PART
 from tests.harness import load
 
 ACCOUNT = "123456789012"
@@ -174,9 +174,12 @@ def context(spec_set: SpecSet, *live: LiveResource) -> PlanContext:
 
 
 def plan_target_group(spec_set: SpecSet, live: LiveResource, *others: LiveResource) -> Any:
-    """The target group's plan, with the load balancer that forwards to it live (unless `others` say)."""
+    """The target group's plan, with the load balancer that forwards to it live (unless `others` say),
+    its step groups ordered by the spec set's dependency graph as the planner orders them."""
     others = others or (lb_live(),)
-    return KIND.plan(spec_set["TargetGroup", "web"], live, context(spec_set, live, *others))
+    return order_groups(
+        KIND.plan(spec_set["TargetGroup", "web"], live, context(spec_set, live, *others)), spec_set
+    )
 
 
 # --- names ----------------------------------------------------------------------------------------
@@ -285,7 +288,7 @@ def test_an_immutable_change_creates_under_the_other_name_then_deletes_the_old_a
         "elbv2.ModifyTargetGroupAttributes",
         Ref("TargetGroup", "web", "arn"),
     )
-    assert cleanup.key == ("TargetGroup", "web", CLEANUP)
+    assert cleanup.key == ("TargetGroup", "web", CLEANUP_PART)
     assert [(call.name, dict(call.params)) for call in cleanup.calls] == [
         ("elbv2.DeleteTargetGroup", {"TargetGroupArn": OLD_ARN})
     ]
@@ -349,7 +352,7 @@ def test_once_the_new_one_is_current_only_the_old_one_is_deleted_after_the_same_
     plan = plan_target_group(stack(tmp_path), tg_live(NEW, previous=summary(OLD)))
     assert plan.action is Action.REPLACE
     (cleanup,) = plan.groups
-    assert cleanup.key == ("TargetGroup", "web", CLEANUP)
+    assert cleanup.key == ("TargetGroup", "web", CLEANUP_PART)
     assert [(call.name, dict(call.params)) for call in cleanup.calls] == [
         ("elbv2.DeleteTargetGroup", {"TargetGroupArn": OLD_ARN})
     ]
@@ -386,7 +389,7 @@ def test_a_document_named_like_another_ones_alternate_does_not_take_its_target_g
     spec_set = stack(tmp_path)
     web = spec_set["TargetGroup", "web"]
     twin = Document(
-        kind=Kind.TARGET_GROUP, metadata=Metadata(name="web-r"), spec=web.spec, file="twin.yaml", line=1
+        kind="TargetGroup", metadata=Metadata(name="web-r"), spec=web.spec, file="twin.yaml", line=1
     )
     both = SpecSet((web, twin))
     # `web` lives under web-r after a replacement; the document `web-r` finds it under its own name.
@@ -517,7 +520,7 @@ def test_the_planner_moves_listener_rule_and_service_to_the_new_target_group_bef
         )
     ]
     groups = {group.key: group for resource in plan for group in resource.groups}
-    cleanup = groups[("TargetGroup", "web", CLEANUP)]
+    cleanup = groups[("TargetGroup", "web", CLEANUP_PART)]
     # Every group the deletion waits for is in the plan, and each of those waits for the new one.
     assert cleanup.after <= set(groups)
     assert ("TargetGroup", "web", MAIN) in groups[("LoadBalancer", "web", "listeners")].after

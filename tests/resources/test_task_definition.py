@@ -19,8 +19,8 @@ from reconciler.plan.delta import diff_trees
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import Action, Call
 from reconciler.resources.base import LiveResource
-from reconciler.resources.images import IMAGE_DIGESTS, repository_uri
-from reconciler.resources.task_definition import (
+from reconciler.resources.task_definition.images import IMAGE_DIGESTS, repository_uri
+from reconciler.resources.task_definition.kind import (
     KIND,
     desired_tree,
     family_and_revision,
@@ -28,7 +28,6 @@ from reconciler.resources.task_definition import (
     normalise_container,
     normalise_task_definition,
 )
-from reconciler.spec import Kind
 from tests.resources._repository_helpers import ACCOUNT, ENVIRONMENT, context, document
 
 URI = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/varuntd/node-app"
@@ -41,7 +40,7 @@ LOG_OPTIONS = {
     "awslogs-stream-prefix": "node-app",
 }
 
-REPOSITORY = document(Kind.REPOSITORY, "node-app", {"repositoryName": "varuntd/node-app"})
+REPOSITORY = document("Repository", "node-app", {"repositoryName": "varuntd/node-app"})
 
 # The tutorial's task definition, as written in specs/node-app/service.yaml.
 TUTORIAL_SPEC: dict[str, Any] = {
@@ -126,7 +125,7 @@ def revision(changes: Callable[[dict[str, Any]], None] | None = None) -> dict[st
 
 
 def td_document(spec: Mapping[str, Any], name: str = "node-app") -> Any:
-    return document(Kind.TASK_DEFINITION, name, spec)
+    return document("TaskDefinition", name, spec)
 
 
 def desired_and_live(spec: Mapping[str, Any], live_state: Mapping[str, Any]) -> tuple[Any, Any]:

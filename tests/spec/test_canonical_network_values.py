@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from reconciler.spec.models import Listener, SecurityGroupRule
+from reconciler.resources.load_balancer.model import Listener
+from reconciler.resources.security_group.model import SecurityGroupRule
 
 
 @pytest.mark.parametrize(

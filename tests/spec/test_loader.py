@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.spec import Document, Kind, SpecError, load_documents
+from reconciler.resources.registry import spec_kinds
+from reconciler.resources.task_definition.model import TaskDefinitionSpec
+from reconciler.spec import Document, SpecError, load_documents
 from reconciler.spec.errors import render_path
 from reconciler.spec.loader import DEFAULT_BUDGET, Budget, find_spec_files, load_text
-from reconciler.spec.models import TaskDefinitionSpec
 
 TASK = textwrap.dedent(
     """\
@@ -32,7 +33,7 @@ TASK = textwrap.dedent(
 
 
 def _load(text: str) -> tuple[list[Document], list[SpecError]]:
-    result = load_text(textwrap.dedent(text), file="specs/test.yaml")
+    result = load_text(textwrap.dedent(text), spec_kinds().models, file="specs/test.yaml")
     return list(result.documents), list(result.errors)
 
 
@@ -48,7 +49,7 @@ def test_a_document_carries_kind_metadata_typed_spec_file_and_line() -> None:
     assert errors == []
     [document] = documents
     assert (document.kind, document.name, document.file, document.line) == (
-        Kind.TASK_DEFINITION,
+        "TaskDefinition",
         "web",
         "specs/test.yaml",
         1,
@@ -238,7 +239,9 @@ def test_alias_expansion_is_bounded() -> None:
 
 def test_a_document_that_fails_its_model_is_remembered_as_written() -> None:
     result = load_text(
-        "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata: {name: a}\nspec: {bogus: 1}\n", file="x.yaml"
+        "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata: {name: a}\nspec: {bogus: 1}\n",
+        spec_kinds().models,
+        file="x.yaml",
     )
     assert result.invalid_keys == {("Cluster", "a")}
     assert result.complete
@@ -255,7 +258,7 @@ def test_files_are_found_sorted_recursively_skipping_hidden_folders(tmp_path: Pa
 
 
 def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
-    result = load_documents([tmp_path / "nope.yaml", tmp_path])
+    result = load_documents([tmp_path / "nope.yaml", tmp_path], spec_kinds().models)
     assert [(error.line, error.message) for error in result.errors] == [
         (0, "no *.yaml or *.yml files in this folder"),
         (0, "no such file or folder"),
@@ -265,7 +268,7 @@ def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
 
 def test_unreadable_text_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes(b"kind: Cl\xe9ster\n")
-    [error] = load_documents([tmp_path]).errors
+    [error] = load_documents([tmp_path], spec_kinds().models).errors
     assert "not UTF-8" in error.message
 
 
@@ -273,7 +276,7 @@ def test_errors_are_sorted_by_file_then_line(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("a: 1\na: 2\n")
     (tmp_path / "a.yaml").write_text("x: [\n")
     (tmp_path / "c.yaml").write_text("- 1\n---\nb: 1\nb: 1\n")
-    errors = load_documents([tmp_path]).errors
+    errors = load_documents([tmp_path], spec_kinds().models).errors
     assert [(Path(error.file).name, error.line) for error in errors] == [
         ("a.yaml", 2),
         ("b.yaml", 2),
@@ -366,7 +369,7 @@ def test_a_file_or_set_beyond_its_budget_is_an_error_naming_the_file(
 ) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    result = load_documents([tmp_path], budget=SMALL)
+    result = load_documents([tmp_path], spec_kinds().models, budget=SMALL)
     matching = [e for e in result.errors if e.file == str(tmp_path / bad_file) and fragment in e.message]
     assert matching, result.errors
     assert matching[0].line == line
@@ -377,7 +380,7 @@ def test_the_default_budget_refuses_a_huge_file_without_reading_it_whole(tmp_pat
     huge = tmp_path / "huge.yaml"
     with huge.open("wb") as stream:
         stream.truncate(DEFAULT_BUDGET.file_bytes * 8)  # sparse: 64 MB of NULs
-    result = load_documents([huge])
+    result = load_documents([huge], spec_kinds().models)
     assert [(e.file, e.message) for e in result.errors] == [(str(huge), "file larger than 8 MB: split it")]
 
 

@@ -8,24 +8,27 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from reconciler.resources.cluster.model import ClusterSpec
+from reconciler.resources.load_balancer.model import LoadBalancerSpec
+from reconciler.resources.repository.model import RepositorySpec
+from reconciler.resources.security_group.model import SecurityGroupRule
+from reconciler.resources.service.model import ServiceSpec
+from reconciler.resources.target_group.model import TargetGroupSpec
+from reconciler.resources.task_definition.model import (
+    ContainerDefinition,
+    RepositoryImage,
+    TaskDefinitionSpec,
+)
 from reconciler.spec import aws_name
 from reconciler.spec.models import (
     ANNOTATION_ADOPT,
     ANNOTATION_DELETION_POLICY,
     ANNOTATION_PAUSED,
     ANNOTATION_SELF_HEAL,
-    ClusterManifest,
-    ContainerDefinition,
-    LoadBalancerSpec,
     Metadata,
-    RepositoryImage,
-    RepositorySpec,
-    SecurityGroupRule,
-    ServiceSpec,
-    TargetGroupSpec,
-    TaskDefinitionSpec,
     canonical_json,
     is_security_group_id,
+    manifest_model,
     parse_cpu_units,
     parse_memory_mib,
 )
@@ -241,10 +244,10 @@ def test_image_pinning_is_ours_and_defaults_to_tag() -> None:
 
 
 def test_the_aws_name_defaults_to_metadata_name() -> None:
-    manifest = ClusterManifest.model_validate(
+    manifest = manifest_model(ClusterSpec).model_validate(
         {"apiVersion": "ecs-reconciler/v1", "kind": "Cluster", "metadata": {"name": "main"}, "spec": {}}
     )
-    named = ClusterManifest.model_validate(
+    named = manifest_model(ClusterSpec).model_validate(
         {
             "apiVersion": "ecs-reconciler/v1",
             "kind": "Cluster",

@@ -15,7 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.spec import SpecSet, load_spec_set
+from reconciler.resources.registry import load_spec_set
+from reconciler.spec import SpecSet
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "specs"
 EXAMPLE_DOCUMENTS: list[dict[str, Any]] = [

@@ -7,26 +7,26 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.resources.registry import load_spec_set, spec_kinds
+from reconciler.resources.task_definition.checks import FARGATE_MEMORY_BY_CPU
 from reconciler.spec import (
     Document,
-    Kind,
     Reference,
     SpecSet,
     find_cycles,
-    load_spec_set,
     references_of,
     uses_default_network,
     validate_spec_set,
 )
 from reconciler.spec.loader import load_text
-from reconciler.spec.validate import CHECKS, FARGATE_MEMORY_BY_CPU
+from reconciler.spec.validate import GENERIC_CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "specs"
 
 
 def _documents(text: str) -> list[Document]:
-    result = load_text(textwrap.dedent(text), file="t.yaml")
+    result = load_text(textwrap.dedent(text), spec_kinds().models, file="t.yaml")
     assert not result.errors, result.errors
     return list(result.documents)
 
@@ -95,7 +95,7 @@ def test_spec_set_iterates_in_file_order_and_looks_up_by_kind_and_name() -> None
     assert spec_set is not None
     files = [document.file for document in spec_set]
     assert files == sorted(files)
-    assert [document.name for document in spec_set.of_kind(Kind.SECURITY_GROUP)] == [
+    assert [document.name for document in spec_set.of_kind("SecurityGroup")] == [
         "node-app-alb",
         "node-app-tasks",
     ]
@@ -107,7 +107,7 @@ def test_spec_set_iterates_in_file_order_and_looks_up_by_kind_and_name() -> None
 @pytest.mark.parametrize("cpu", sorted(FARGATE_MEMORY_BY_CPU))
 def test_every_listed_fargate_size_is_accepted(cpu: int) -> None:
     for memory in FARGATE_MEMORY_BY_CPU[cpu]:
-        assert validate_spec_set(_documents(_task(cpu, memory))) == []
+        assert validate_spec_set(_documents(_task(cpu, memory)), spec_kinds()) == []
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_every_listed_fargate_size_is_accepted(cpu: int) -> None:
     ],
 )
 def test_fargate_sizes_off_the_table_are_refused(cpu: int, memory: int, fragment: str) -> None:
-    [error] = validate_spec_set(_documents(_task(cpu, memory)))
+    [error] = validate_spec_set(_documents(_task(cpu, memory)), spec_kinds())
     assert fragment in error.message
 
 
@@ -137,11 +137,11 @@ def test_references_to_a_document_that_failed_its_model_are_not_reported_again()
         """
     )
     errors = validate_spec_set(
-        documents, invalid_keys=frozenset({("Cluster", "main"), ("TaskDefinition", "web")})
+        documents, spec_kinds(), invalid_keys=frozenset({("Cluster", "main"), ("TaskDefinition", "web")})
     )
     assert errors == []
-    assert len(validate_spec_set(documents)) == 2
-    assert validate_spec_set(documents, complete=False) == []
+    assert len(validate_spec_set(documents, spec_kinds())) == 2
+    assert validate_spec_set(documents, spec_kinds(), complete=False) == []
 
 
 def _reference(source: str, target: str, *, creation_edge: bool = True) -> Reference:
@@ -187,15 +187,16 @@ def test_security_groups_that_name_each_other_are_valid() -> None:
           egress: [{protocol: all, securityGroup: a}, {protocol: tcp, port: 2, securityGroup: sg-0123}]
         """
     )
-    assert validate_spec_set(documents) == []
+    assert validate_spec_set(documents, spec_kinds()) == []
     assert not uses_default_network(documents)
     assert [reference.target_name for reference in references_of(documents[1])] == ["a"]
 
 
 def test_every_check_is_a_named_function() -> None:
-    names = [check.__name__ for check in CHECKS]
+    checks = (*GENERIC_CHECKS, *spec_kinds().checks)
+    names = [check.__name__ for check in checks]
     assert len(names) == len(set(names))
-    assert all(check.__doc__ for check in CHECKS)
+    assert all(check.__doc__ for check in checks)
 
 
 def test_a_hand_built_spec_set_needs_no_validation() -> None:

@@ -24,7 +24,7 @@ from reconciler.plan.normalise import drop_empty, pascal_keys, sort_by
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
 from reconciler.resources.common import batched, spec_fields
-from reconciler.spec.models import (
+from reconciler.resources.service.model import (
     Autoscaling,
     ScheduledAction,
     StepScalingPolicy,

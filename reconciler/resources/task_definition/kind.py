@@ -30,13 +30,13 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
-from reconciler.resources.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
+from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
+from reconciler.resources.task_definition.model import TaskDefinitionSpec
 from reconciler.spec import Document
-from reconciler.spec.models import TaskDefinitionSpec
+from reconciler.spec.graph import CLEANUP_PART
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
 IMAGE_BATCH = 100  # BatchGetImage takes at most 100 image ids
-CLEANUP = "cleanup"
 
 SERVER_FIELDS = frozenset(
     {
@@ -451,7 +451,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class TaskDefinitionKind:
     kind: ClassVar[str] = "TaskDefinition"
-    delete_rank: ClassVar[int] = 60
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -616,7 +615,7 @@ class TaskDefinitionKind:
             self.kind,
             document.name,
             Action.UPDATE,
-            groups=(StepGroup((self.kind, document.name, CLEANUP), tuple(_deregister(now))),),
+            groups=(StepGroup((self.kind, document.name, CLEANUP_PART), tuple(_deregister(now))),),
             message=f"deregisters {len(now)} of {len(stale)} old revision(s) beyond keepRevisions",
             warnings=warnings,
         )

@@ -37,16 +37,15 @@ from reconciler.plan.delta import Delta, FieldDiff, Path, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags
 from reconciler.plan.ownership import Ownership, source_of
 from reconciler.plan.rewrites import Handling, Rewrite
-from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
+from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
+from reconciler.resources.target_group.model import TargetGroupSpec
 from reconciler.spec import Document
-from reconciler.spec.models import LoadBalancerSpec, ServiceSpec, TargetGroupSpec
+from reconciler.spec.graph import CLEANUP_PART
 
 IMMUTABLE = ("Protocol", "Port", "ProtocolVersion", "TargetType", "VpcId", "IpAddressType")
-CLEANUP = "cleanup"
-"""The step group that deletes a replaced target group, after everything that used it has moved."""
 MAX_NAME = 32  # ELBv2 target group names
 ALTERNATE_SUFFIX = "-r"
 _IMMUTABLE_SPEC_FIELDS = {
@@ -294,7 +293,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class TargetGroupKind:
     kind: ClassVar[str] = "TargetGroup"
-    delete_rank: ClassVar[int] = 30
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -541,13 +539,14 @@ def _cleanup(
             "(ECS deregisters them when the new deployment has replaced the old tasks)"
         )
     balancers = [
-        balancer
-        for balancer in context.spec_set.of_kind("LoadBalancer")
-        if document.name in balancer.spec_as(LoadBalancerSpec).forwarded_target_groups()
+        forward.source_name
+        for forward in context.spec_set.graph.referrers(
+            (document.kind, document.name), of_kind="LoadBalancer"
+        )
     ]
     known = {
         live.identifier
-        for live in (context.live_of("LoadBalancer", balancer.name) for balancer in balancers)
+        for live in (context.live_of("LoadBalancer", balancer) for balancer in dict.fromkeys(balancers))
         if live is not None
     }
     others = sorted(set(old["loadBalancerArns"]) - known)
@@ -556,22 +555,14 @@ def _cleanup(
             f"{old['name']} is kept: {', '.join(others)} forwards to it, and no LoadBalancer document "
             "that forwards to this target group manages it"
         )
-    after: set[GroupKey] = {(TargetGroupKind.kind, document.name, MAIN)}
-    after.update(("LoadBalancer", balancer.name, "listeners") for balancer in balancers)
-    after.update(
-        ("Service", service.name, MAIN)
-        for service in context.spec_set.of_kind("Service")
-        if any(
-            item.target_group == document.name for item in service.spec_as(ServiceSpec).load_balancers or ()
-        )
-    )
     delete = Call(
         "elbv2",
         "delete_target_group",
         {"TargetGroupArn": old["arn"]},
         description=f"delete replaced target group {old['name']}",
     )
-    group = StepGroup((TargetGroupKind.kind, document.name, CLEANUP), (delete,), frozenset(after))
+    # The graph runs a cleanup group after every document that refers to this one has moved.
+    group = StepGroup((TargetGroupKind.kind, document.name, CLEANUP_PART), (delete,))
     return (group,), f"{old['name']} is deleted after the load balancers and services using it have moved"
 
 

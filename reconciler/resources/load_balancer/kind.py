@@ -41,10 +41,9 @@ from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePla
 from reconciler.resources import elbv2
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
+from reconciler.resources.load_balancer.model import LISTENERS_PART, ForwardAction, Listener, LoadBalancerSpec
 from reconciler.spec import Document
-from reconciler.spec.models import ForwardAction, Listener, LoadBalancerSpec
 
-LISTENERS = "listeners"
 APPLICATION = "application"
 IMMUTABLE = ("Scheme", "Type")
 
@@ -534,7 +533,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class LoadBalancerKind:
     kind: ClassVar[str] = "LoadBalancer"
-    delete_rank: ClassVar[int] = 20
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -603,14 +601,6 @@ class LoadBalancerKind:
         )
         tags = context.desired_tags(document)
         main: GroupKey = (self.kind, name, MAIN)
-        main_after = frozenset(
-            ("SecurityGroup", reference, MAIN)
-            for reference in spec.security_groups or ()
-            if not reference.startswith("sg-")
-        )
-        listeners_after = frozenset(
-            {main} | {("TargetGroup", tg, MAIN) for tg in spec.forwarded_target_groups()}
-        )
 
         def target_group_arn(target_group: str) -> Any:
             return context.output("TargetGroup", target_group, "arn")
@@ -641,9 +631,9 @@ class LoadBalancerKind:
                 main_calls.append(elbv2.modify_attributes("load_balancer", arn, spec.attributes))
             listener_calls, listener_diffs = _listener_calls(name, arn, spec, None, target_group_arn)
             groups = (
-                StepGroup(main, tuple(main_calls), after=main_after),
+                StepGroup(main, tuple(main_calls)),
                 *(
-                    (StepGroup((self.kind, name, LISTENERS), tuple(listener_calls), after=listeners_after),)
+                    (StepGroup((self.kind, name, LISTENERS_PART), tuple(listener_calls)),)
                     if listener_calls
                     else ()
                 ),
@@ -715,9 +705,9 @@ class LoadBalancerKind:
             name, arn, spec, live.details.get("listeners"), target_group_arn
         )
         groups = (
-            *((StepGroup(main, tuple(main_calls), after=main_after),) if main_calls else ()),
+            *((StepGroup(main, tuple(main_calls)),) if main_calls else ()),
             *(
-                (StepGroup((self.kind, name, LISTENERS), tuple(listener_calls), after=listeners_after),)
+                (StepGroup((self.kind, name, LISTENERS_PART), tuple(listener_calls)),)
                 if listener_calls
                 else ()
             ),

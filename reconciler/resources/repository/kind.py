@@ -27,10 +27,9 @@ from reconciler.plan.normalise import drop_empty, map_to_tags, parse_json_text, 
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, Environment, LiveResource, ObserveContext, PlanContext
-from reconciler.resources.common import owned_by_instance, spec_fields, tag_delta
-from reconciler.resources.images import repository_uri
+from reconciler.resources.common import owned_by_instance, repository_uri, spec_fields, tag_delta
+from reconciler.resources.repository.model import KMS_KEY_ID, RepositorySpec
 from reconciler.spec import Document
-from reconciler.spec.models import KMS_KEY_ID, RepositorySpec
 
 __all__ = ["KIND", "RepositoryKind", "desired_tree", "live_tree", "normalise_policy", "repository_uri"]
 
@@ -275,7 +274,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class RepositoryKind:
     kind: ClassVar[str] = "Repository"
-    delete_rank: ClassVar[int] = 70
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from reconciler.resources.base import Environment
-from reconciler.spec import Document, RepositoryImage, SpecSet
-from reconciler.spec.models import TaskDefinitionSpec
+from reconciler.resources.common import repository_uri
+from reconciler.resources.task_definition.model import RepositoryImage, TaskDefinitionSpec
+from reconciler.spec import Document, SpecSet
 
 IMAGE_DIGESTS = "image_digests"
 """Key of `LiveState.facts`: `{(repositoryName, tag): "sha256:..."}`; a tag absent from the
@@ -23,12 +24,6 @@ mapping does not exist (or its repository does not)."""
 
 ImageKey = tuple[str, str]
 """(ECR repository name, tag)."""
-
-
-def repository_uri(environment: Environment, repository_name: str) -> str:
-    """`{account}.dkr.ecr.{region}.{dns suffix}/{name}`: what ECR's `repositoryUri` will be."""
-    host = f"{environment.account_id}.dkr.ecr.{environment.region}.{environment.dns_suffix}"
-    return f"{host}/{repository_name}"
 
 
 def repository_name_of(spec_set: SpecSet, document_name: str) -> str:

@@ -1,7 +1,7 @@
 """The Service kind: an ECS service, with its Application Auto Scaling (see `autoscaling`).
 
 Observed with DescribeServices (10 names a call per cluster, tags included) and, for the
-autoscaling part, the batched reads of `reconciler.resources.autoscaling`. Converged with one
+autoscaling part, the batched reads of `reconciler.resources.service.autoscaling`. Converged with one
 CreateService, or one UpdateService carrying exactly the changed updatable fields, TagResource
 for tag-only changes, and the autoscaling calls in a `(Service, name, "autoscaling")` group that
 runs after the service. While a spec has `autoscaling`, the live desired count belongs to the
@@ -23,15 +23,14 @@ from typing import Any, ClassVar, Literal
 
 from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Delta, diff_trees
-from reconciler.plan.normalise import canonical_json, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_strategy, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
-from reconciler.resources import autoscaling
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
-from reconciler.resources.cluster import normalise_strategy
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
+from reconciler.resources.service import autoscaling
+from reconciler.resources.service.model import ServiceSpec
 from reconciler.spec import Document, SpecSet
-from reconciler.spec.models import LoadBalancerSpec, ServiceSpec
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 names
 AUTOSCALING = "autoscaling"
@@ -271,22 +270,6 @@ def cluster_name(spec: ServiceSpec, spec_set: SpecSet) -> str:
     return document.aws_name if document is not None else spec.cluster
 
 
-def _dependencies(spec: ServiceSpec, context: PlanContext) -> frozenset[GroupKey]:
-    after: set[GroupKey] = {("Cluster", spec.cluster, MAIN), ("TaskDefinition", spec.task_definition, MAIN)}
-    target_groups = {item.target_group for item in spec.load_balancers or ()}
-    after.update(("TargetGroup", name, MAIN) for name in target_groups)
-    if spec.network_configuration is not None:
-        after.update(
-            ("SecurityGroup", name, MAIN)
-            for name in spec.network_configuration.awsvpc_configuration.security_groups or ()
-            if not name.startswith("sg-")
-        )
-    for document in context.spec_set.of_kind("LoadBalancer"):
-        if document.spec_as(LoadBalancerSpec).forwarded_target_groups() & target_groups:
-            after.add(("LoadBalancer", document.name, "listeners"))
-    return frozenset(after)
-
-
 # What AWS answers differently from what it was sent, and how each is kept from being a change.
 REWRITES: tuple[Rewrite, ...] = (
     Rewrite(
@@ -405,7 +388,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class ServiceKind:
     kind: ClassVar[str] = "Service"
-    delete_rank: ClassVar[int] = 10
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -466,11 +448,10 @@ class ServiceKind:
             tags[AUTOSCALING_MARKER] = "managed"
         main_key: GroupKey = (self.kind, document.name, MAIN)
         scaling_key: GroupKey = (self.kind, document.name, AUTOSCALING)
-        after = _dependencies(spec, context)
-        label = _resource_label(spec, context)
+        label = _resource_label(document, spec, context)
 
         if live is None:
-            return self._plan_create(document, spec, desired, tags, cluster, resource, after, label, context)
+            return self._plan_create(document, spec, desired, tags, cluster, resource, label, context)
         if live.state.get("status") == "DRAINING":
             return ResourcePlan(
                 self.kind,
@@ -554,7 +535,7 @@ class ServiceKind:
             action = Action.UPDATE
         groups: list[StepGroup] = []
         if calls:
-            groups.append(StepGroup(main_key, tuple(calls), after))
+            groups.append(StepGroup(main_key, tuple(calls)))
         if scaling_calls:
             groups.append(StepGroup(scaling_key, tuple(scaling_calls), frozenset({main_key})))
         return ResourcePlan(self.kind, document.name, action, full_delta, tuple(groups), message)
@@ -567,7 +548,6 @@ class ServiceKind:
         tags: Mapping[str, str],
         cluster: str,
         resource: str,
-        after: frozenset[GroupKey],
         label: str | None,
         context: PlanContext,
     ) -> ResourcePlan:
@@ -586,17 +566,13 @@ class ServiceKind:
             description=f"create service {document.aws_name} in {cluster}",
         )
         main_key: GroupKey = (self.kind, document.name, MAIN)
-        groups = [StepGroup(main_key, (create,), after)]
+        groups = [StepGroup(main_key, (create,))]
         delta = diff_trees(desired, None)
         if spec.autoscaling is not None:
             scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
                 spec.autoscaling, None, resource=resource, resource_label=label
             )
-            groups.append(
-                StepGroup(
-                    (self.kind, document.name, AUTOSCALING), tuple(scaling_calls), frozenset({main_key})
-                )
-            )
+            groups.append(StepGroup((self.kind, document.name, AUTOSCALING), tuple(scaling_calls)))
             delta = delta + scaling_delta
         return ResourcePlan(self.kind, document.name, Action.CREATE, delta, tuple(groups))
 
@@ -615,8 +591,7 @@ class ServiceKind:
             Call("ecs", "update_service", {**target, "desiredCount": 0}, description=f"scale {service} to 0"),
             Call("ecs", "delete_service", target, description=f"delete service {service}"),
         )
-        after = frozenset(group.key for group in groups)
-        groups.append(StepGroup(main_key, calls, after))
+        groups.append(StepGroup(main_key, calls))
         return ResourcePlan(self.kind, live.name, Action.DELETE, groups=tuple(groups))
 
 
@@ -708,9 +683,10 @@ def _request_value(field: str, desired: Mapping[str, Any], state: Mapping[str, A
     return desired[field]
 
 
-def _resource_label(spec: ServiceSpec, context: PlanContext) -> str | None:
+def _resource_label(document: Document, spec: ServiceSpec, context: PlanContext) -> str | None:
     """ALBRequestCountPerTarget's label `app/<lb>/<id>/targetgroup/<tg>/<id>`, from the service's
-    single target group and the load balancer that forwards to it, once both ARNs are known."""
+    single target group and the load balancer whose listener forwards to it by default, once both
+    ARNs are known."""
     policies = spec.autoscaling.target_tracking_policies if spec.autoscaling else None
     if not policies or not any(
         p.predefined_metric_type == "ALBRequestCountPerTarget" and p.resource_label is None for p in policies
@@ -720,17 +696,12 @@ def _resource_label(spec: ServiceSpec, context: PlanContext) -> str | None:
         return None
     target_group = spec.load_balancers[0].target_group
     tg_arn = context.output("TargetGroup", target_group, "arn")
-    for document in context.spec_set.of_kind("LoadBalancer"):
-        load_balancer = document.spec_as(LoadBalancerSpec)
-        names = {
-            name
-            for listener in load_balancer.listeners or ()
-            for name in getattr(listener.default_action, "target_group_names", ())
-        }
-        if target_group in names:
-            lb_arn = context.output("LoadBalancer", document.name, "arn")
-            if isinstance(lb_arn, str) and isinstance(tg_arn, str):
-                return f"{lb_arn.split(':loadbalancer/', 1)[-1]}/{tg_arn.split(':', 5)[-1]}"
+    for forward in context.spec_set.graph.referrers(("TargetGroup", target_group), of_kind="LoadBalancer"):
+        if "defaultAction" not in forward.path:
+            continue
+        lb_arn = context.output("LoadBalancer", forward.source_name, "arn")
+        if isinstance(lb_arn, str) and isinstance(tg_arn, str):
+            return f"{lb_arn.split(':loadbalancer/', 1)[-1]}/{tg_arn.split(':', 5)[-1]}"
     return None
 
 

@@ -11,25 +11,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, diff_trees
-from reconciler.plan.normalise import drop_empty, map_to_tags, sort_by, tags_to_map
+from reconciler.plan.normalise import drop_empty, map_to_tags, normalise_strategy, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.cluster.model import ClusterSpec
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.spec import Document
-from reconciler.spec.models import ClusterSpec
 
 DESCRIBE_BATCH = 100  # DescribeClusters takes at most 100 names
 _INCLUDE = ["TAGS", "SETTINGS", "CONFIGURATIONS"]
 _CAPACITY = ("capacityProviders", "defaultCapacityProviderStrategy")
-
-
-def normalise_strategy(items: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Base and weight default to 0 on AWS; the order of a strategy has no meaning."""
-    if items is None:
-        return None
-    filled = [{"base": 0, "weight": 0, **item} for item in items]
-    return sort_by(filled, key=lambda item: item["capacityProvider"])
 
 
 def desired_tree(spec: ClusterSpec) -> dict[str, Any]:
@@ -114,7 +106,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class ClusterKind:
     kind: ClassVar[str] = "Cluster"
-    delete_rank: ClassVar[int] = 50
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

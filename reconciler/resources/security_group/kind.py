@@ -24,11 +24,11 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
+from reconciler.resources.security_group.model import RULES_PART, SecurityGroupRule, SecurityGroupSpec
 from reconciler.spec import Document
-from reconciler.spec.models import SecurityGroupRule, SecurityGroupSpec, is_security_group_id
+from reconciler.spec.models import is_security_group_id
 
 DEFAULT_DESCRIPTION = "Managed by ecs-reconciler"
-RULES = "rules"
 FILTER_VALUES = 200  # values per EC2 filter
 PAGE_SIZE = 1000  # DescribeSecurityGroups MaxResults maximum
 DIRECTIONS = (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress"))
@@ -316,7 +316,6 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class SecurityGroupKind:
     kind: ClassVar[str] = "SecurityGroup"
-    delete_rank: ClassVar[int] = 40
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -430,11 +429,7 @@ class SecurityGroupKind:
                 )
                 for rule in rule_delta.redescribed
             ]
-        rules_group = StepGroup(
-            (self.kind, document.name, RULES),
-            tuple(rule_calls),
-            after=frozenset({main} | {(self.kind, name, MAIN) for name in _named_groups(spec)}),
-        )
+        rules_group = StepGroup((self.kind, document.name, RULES_PART), tuple(rule_calls))
 
         if live is None:
             create = Call(
@@ -486,7 +481,7 @@ class SecurityGroupKind:
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         """Revoke the rules that name other groups first (EC2 refuses to delete a group another
         group's rule still names), then delete once every other group's rule changes are done."""
-        rules_key: GroupKey = (self.kind, live.name, RULES)
+        rules_key: GroupKey = (self.kind, live.name, RULES_PART)
         referencing = {
             direction: [
                 rule
@@ -498,30 +493,14 @@ class SecurityGroupKind:
         revokes = tuple(
             _revoke(direction, live.identifier, rules) for direction, rules in referencing.items() if rules
         )
-        others = {document.name for document in context.spec_set.of_kind(self.kind)} | {
-            orphan.name for orphan in context.live.orphans if orphan.kind == self.kind
-        }
         delete = Call(
             "ec2", "delete_security_group", {"GroupId": live.identifier}, description="delete security group"
         )
         groups = (
             *((StepGroup(rules_key, revokes),) if revokes else ()),
-            StepGroup(
-                (self.kind, live.name, MAIN),
-                (delete,),
-                after=frozenset((self.kind, name, RULES) for name in others),
-            ),
+            StepGroup((self.kind, live.name, MAIN), (delete,)),
         )
         return ResourcePlan(self.kind, live.name, Action.DELETE, groups=groups)
-
-
-def _named_groups(spec: SecurityGroupSpec) -> set[str]:
-    """SecurityGroup documents the spec's rules name (literal `sg-` ids are not documents)."""
-    return {
-        rule.security_group
-        for rule in [*(spec.ingress or ()), *(spec.egress or ())]
-        if rule.security_group is not None and not is_security_group_id(rule.security_group)
-    }
 
 
 def _rule_view(rule: AtomicRule) -> dict[str, Any]:

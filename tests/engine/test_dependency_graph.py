@@ -1,0 +1,171 @@
+"""The one dependency graph orders creation and deletion for every reference edge a kind declares.
+
+The fixture is the example stack plus what it lacks (a rule forwarding with `forwardConfig`, two
+security groups naming each other): together they hold an edge for every (kind, referenced kind)
+pair the kinds declare, which the first test checks, so a kind that declares a new reference
+without an edge here fails it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from reconciler.engine.executor import waits_in_a_cycle
+from reconciler.engine.planner import plan_all
+from reconciler.local import LocalAWS
+from reconciler.plan.steps import Action, Call, StepGroup
+from reconciler.resources.base import Environment, LiveState, PlanContext, PlanSettings
+from reconciler.resources.registry import descriptors, kinds_in_creation_order
+from reconciler.spec import SpecSet
+from tests.harness import engine_pass, load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXTRA = """\
+apiVersion: ecs-reconciler/v1
+kind: TargetGroup
+metadata: {name: canary}
+spec: {protocol: HTTP, port: 3000, targetType: ip, vpc: default}
+---
+apiVersion: ecs-reconciler/v1
+kind: LoadBalancer
+metadata: {name: weighted}
+spec:
+  subnets: default
+  securityGroups: [node-app-alb]
+  listeners:
+    - port: 80
+      protocol: HTTP
+      defaultAction: {type: fixed-response, fixedResponseConfig: {statusCode: "404"}}
+      rules:
+        - priority: 10
+          conditions: [{field: path-pattern, values: ["/api/*"]}]
+          actions:
+            - type: forward
+              forwardConfig:
+                targetGroups: [{targetGroup: node-app, weight: 90}, {targetGroup: canary, weight: 10}]
+---
+apiVersion: ecs-reconciler/v1
+kind: SecurityGroup
+metadata: {name: ping}
+spec:
+  vpc: default
+  ingress: [{protocol: tcp, port: 1, securityGroup: pong}]
+---
+apiVersion: ecs-reconciler/v1
+kind: SecurityGroup
+metadata: {name: pong}
+spec:
+  vpc: default
+  ingress: [{protocol: tcp, port: 2, securityGroup: ping}]
+"""
+
+
+def stack(folder: Path) -> Path:
+    specs = folder / "specs"
+    shutil.copytree(ROOT / "specs" / "node-app", specs)
+    (specs / "extra.yaml").write_text(EXTRA)
+    return specs
+
+
+def plan_creation(spec_set: SpecSet) -> dict[tuple[str, str, str], StepGroup]:
+    context = PlanContext(
+        spec_set=spec_set,
+        live=LiveState(),
+        environment=Environment(
+            account_id="123456789012",
+            region="us-east-1",
+            default_vpc_id="vpc-0123",
+            default_subnet_ids=("subnet-a", "subnet-b"),
+        ),
+        settings=PlanSettings(),
+    )
+    return {group.key: group for resource in plan_all(context) for group in resource.groups}
+
+
+def test_the_fixture_has_an_edge_for_every_declared_pair_of_kinds(tmp_path: Path) -> None:
+    spec_set = load(stack(tmp_path))
+    edges = {(r.source_kind, r.target_kind) for r in spec_set.graph.references}
+    also = {(r.source_kind, r.also_after[0]) for r in spec_set.graph.references if r.also_after}
+    declared = {
+        (kind, target)
+        for kind, descriptor in descriptors().items()
+        for target in descriptor.spec.REFERENCED_KINDS
+    }
+    assert declared <= edges | also
+
+
+def test_creation_waits_for_what_every_reference_needs(tmp_path: Path) -> None:
+    spec_set = load(stack(tmp_path))
+    groups = plan_creation(spec_set)
+    checked = 0
+    for reference in spec_set.graph.references:
+        waiting = groups[(reference.source_kind, reference.source_name, reference.part)]
+        if reference.needs is not None:
+            assert (reference.target_kind, reference.target_name, reference.needs) in waiting.after, reference
+            checked += 1
+        if reference.also_after is not None:
+            kind, part = reference.also_after
+            for other in spec_set.graph.referrers(reference.target, of_kind=kind):
+                assert (kind, other.source_name, part) in waiting.after, (reference, other)
+    assert checked >= 10
+    # Two groups naming each other is not a creation cycle: each group's rules wait for the other
+    # group's object, never for its rules.
+    assert ("SecurityGroup", "pong", "main") in groups[("SecurityGroup", "ping", "rules")].after
+    assert ("SecurityGroup", "ping", "main") in groups[("SecurityGroup", "pong", "rules")].after
+    assert not waits_in_a_cycle(groups)
+    # A document's own groups run in the order its kind lists them.
+    assert ("LoadBalancer", "weighted", "main") in groups[("LoadBalancer", "weighted", "listeners")].after
+
+
+def test_kinds_are_planned_after_what_they_may_refer_to() -> None:
+    order = kinds_in_creation_order()
+    for kind, descriptor in descriptors().items():
+        for target in descriptor.spec.REFERENCED_KINDS - {kind}:
+            assert order.index(target) < order.index(kind), (kind, target)
+
+
+def test_deletion_waits_for_every_live_reference_reversed_and_empties_the_account(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    specs = stack(tmp_path)
+    full = load(specs)
+    assert engine_pass(aws, full).result.ok
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    shutil.copy(specs / "repository.yaml", keep / "repository.yaml")
+    only_repository = load(keep)
+
+    planned = engine_pass(
+        aws, only_repository, apply=False, prune=True, allow_mass_prune=True, max_deletes=100
+    )
+    deletions = {plan.key: plan for plan in planned.result.plan if plan.action is Action.DELETE}
+    groups = {group.key: group for plan in deletions.values() for group in plan.groups}
+    assert not waits_in_a_cycle(groups)
+    for reference in full.graph.references:
+        if reference.target_kind == "Repository" or reference.source == reference.target:
+            continue  # the repository stays; a group's rule naming itself orders nothing
+        source, target = deletions[reference.source], deletions[reference.target]
+        final = target.groups[-1]
+        if target.kind != source.kind:
+            # What refers to it goes first (its last group is its deletion).
+            assert source.groups[-1].key in final.after, (reference, final.after)
+        else:
+            # Same kind (security groups naming each other): its rules are revoked first.
+            assert {group.key for group in source.groups[:-1]} <= final.after, (reference, final.after)
+
+    pruned = engine_pass(aws, only_repository, prune=True, allow_mass_prune=True, max_deletes=100)
+    assert pruned.result.ok, pruned.result.execution
+    after = engine_pass(aws, only_repository, apply=False, prune=True)
+    assert [plan.key for plan in after.result.plan if plan.calls] == []
+
+
+def test_a_plan_whose_groups_wait_for_each_other_fails_them_instead_of_hanging() -> None:
+    call = Call("ecs", "list_clusters", {})
+    a = StepGroup(("Cluster", "a", "main"), (call,), after=frozenset({("Cluster", "b", "main")}))
+    b = StepGroup(("Cluster", "b", "main"), (call,), after=frozenset({("Cluster", "a", "main")}))
+    c = StepGroup(("Cluster", "c", "main"), (call,), after=frozenset({("Cluster", "a", "main")}))
+    free = StepGroup(("Cluster", "d", "main"), (call,))
+    groups = {group.key: group for group in (a, b, c, free)}
+    assert waits_in_a_cycle(groups) == {a.key, b.key, c.key}
