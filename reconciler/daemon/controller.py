@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -22,6 +22,7 @@ from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings, WorkQueue
 from reconciler.daemon.sources import SpecSnapshot, SpecSource
 from reconciler.engine.breaker import document_hash
+from reconciler.engine.policy import Mode, pass_writes
 from reconciler.engine.reconcile import Engine, Observation, rollout_of
 from reconciler.engine.report import FieldReport, ResourceReport, build_report
 from reconciler.plan.steps import Action, Plan, ResourceKey
@@ -31,12 +32,10 @@ from reconciler.spec.secrets import mask_mapping
 
 log = structlog.get_logger(__name__)
 
-Mode = Literal["enforce", "report"]
-
 
 @dataclass(frozen=True)
 class DaemonSettings:
-    mode: Mode = "enforce"
+    mode: Mode = Mode.ENFORCE
     """`enforce` converges every document; `report` only observes and reports (always wins)."""
     resync_seconds: float = 300.0
     """Every resource is reconciled at least this often: the periodic resync is the drift detector."""
@@ -235,10 +234,18 @@ class Controller:
                 waiter.cancel()
 
     @property
-    def may_write(self) -> bool:
-        if self.settings.mode == "report":
-            return False
+    def holds_lease(self) -> bool:
+        """Whether this replica may write as far as leader election goes (always, without it)."""
         return self._leadership is None or self._leadership.is_leader
+
+    @property
+    def writing(self) -> bool:
+        """Whether a pass starting now would write: the write policy's answer, for `/status`."""
+        return pass_writes(
+            mode=self.settings.mode,
+            holds_lease=self.holds_lease,
+            report_only=self._engine.settings.plan.report_only,
+        )
 
     async def run_pass(self, due: set[ResourceKey]) -> None:
         spec_set = self.spec_set
@@ -258,7 +265,11 @@ class Controller:
                 self._pass_failed(due, error)
                 return
             self.aws_reachable = True
-            plan = self._engine.plan(spec_set, observation)
+            # The write policy is decided once, here, for the whole pass: in report mode, or
+            # without the lease, every resource is planned as held and nothing below writes.
+            plan = self._engine.plan(
+                spec_set, observation, mode=self.settings.mode, holds_lease=self.holds_lease
+            )
             # Orphans are pruned in the pass that found them: they have no document to queue.
             to_run = Plan(
                 tuple(
@@ -270,14 +281,18 @@ class Controller:
                 )
             )
             execution = None
-            if self.may_write and to_run.has_changes:
-                execution = await self._engine.execute(to_run, observation, may_write=lambda: self.may_write)
+            if to_run.has_changes:
+                # The lease is asked again before every call: a fence for a lease lost mid-pass,
+                # not a second policy decision.
+                execution = await self._engine.execute(
+                    to_run, observation, may_write=lambda: self.holds_lease
+                )
             self._record(spec_set, plan, observation, due, execution)
             self.last_error = ""
             self.last_full_sync = self._wall_clock()
             self.metrics.last_full_sync.set(value=self.last_full_sync)
         finally:
-            mode = "enforce" if self.may_write else "report"
+            mode = Mode.ENFORCE if self.writing else Mode.REPORT
             self.metrics.reconcile_duration.observe(mode, value=self._clock() - started)
             self._export_gauges()
             structlog.contextvars.unbind_contextvars("reconcile_id")
@@ -415,7 +430,7 @@ class Controller:
         self.metrics.drifted_resources.replace(drifted)
         self.metrics.drifted_fields.replace(fields)
         self.metrics.perpetual_diff_resources.replace(perpetual)
-        self.metrics.leader.set(value=1.0 if self.may_write or self._leadership is None else 0.0)
+        self.metrics.leader.set(value=1.0 if self.writing or self._leadership is None else 0.0)
         if self._calls is not None:
             for service_operation, outcomes in self._calls.outcomes().items():
                 service, _, operation = service_operation.partition(".")
@@ -431,7 +446,7 @@ class Controller:
                 "revision": self.revision,
                 "source": self._source.location,
                 "mode": self.settings.mode,
-                "writing": self.may_write,
+                "writing": self.writing,
                 "specErrors": [str(error) for error in self.spec_errors],
                 "lastError": self.last_error,
                 "lastFullSync": self.last_full_sync,

@@ -1,8 +1,10 @@
 """The planner: for every document (and every owned orphan when pruning) decide what to do.
 
-Pure: a function of the spec set, one observation and the settings. Ownership, adoption, pausing,
-report-only and the prune safety limits are decided here, once, for every kind; the kind modules
-only compare and choose calls. Called by `reconciler.engine.reconcile`.
+Pure: a function of the spec set, one observation, the settings and the pass's `WritePolicy`.
+Ownership, adoption, pausing and the prune safety limits are decided here, once, for every kind,
+and the write policy is applied here (each resource whose calls are not issued says why, in
+`ResourcePlan.held`); the kind modules only compare and choose calls. Called by
+`reconciler.engine.reconcile`.
 """
 
 from __future__ import annotations
@@ -12,17 +14,23 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
+from reconciler.engine.policy import WritePolicy
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import Action, Plan, ResourcePlan
+from reconciler.plan.steps import Action, Hold, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_delete_order
-from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document
+from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, Document
 
 
-def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
+def plan_all(
+    context: PlanContext, breaker: DiffHistory | None = None, policy: WritePolicy | None = None
+) -> Plan:
     """Plan every document, each kind after the kinds it refers to (descending delete rank), so a
     reference to a resource that this pass creates or re-registers becomes a `Ref`. A resource the
-    `breaker` has seen write the same differences too often is reported, not written."""
+    `breaker` has seen write the same differences too often is reported, not written. `policy`
+    (default: an enforcing pass under `context.settings`) says what the pass may write."""
+    if policy is None:
+        policy = WritePolicy.decide(context.spec_set, context.settings)
     rank = _delete_rank()
     documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
@@ -38,6 +46,7 @@ def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
                 conflicted=frozenset(conflicted),
                 waiting=frozenset(waiting),
             ),
+            policy,
         )
         if breaker is not None and resource_plan.key in breaker.attempts and not resource_plan.report_only:
             resource_plan = _break_perpetual_diff(resource_plan, document, breaker)
@@ -55,7 +64,7 @@ def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
     if context.settings.prune or context.live.orphans_observed:
-        resources = _order_deletions([*resources, *_plan_prune(context)], context)
+        resources = _order_deletions([*resources, *_plan_prune(context, policy)], context)
     return Plan(tuple(resources))
 
 
@@ -67,7 +76,7 @@ def _break_perpetual_diff(plan: ResourcePlan, document: Document, breaker: DiffH
         plan,
         action=Action.PERPETUAL_DIFF,
         message=describe(attempts, plan.delta),
-        report_only=True,
+        held=Hold.PERPETUAL_DIFF,
     )
 
 
@@ -75,7 +84,7 @@ def _annotation_is_true(document: Document, annotation: str) -> bool:
     return document.metadata.annotations.get(annotation, "false").lower() == "true"
 
 
-def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
+def _plan_document(document: Document, context: PlanContext, policy: WritePolicy) -> ResourcePlan:
     kind, name = document.kind, document.name
     if _annotation_is_true(document, ANNOTATION_PAUSED):
         return ResourcePlan(kind, name, Action.PAUSED, message="paused by annotation")
@@ -97,13 +106,12 @@ def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
         return ResourcePlan(kind, name, Action.CONFLICT, message=str(error))
     except DependencyWaiting as waiting:
         return ResourcePlan(kind, name, Action.WAITING, message=str(waiting))
-    self_heal = document.metadata.annotations.get(ANNOTATION_SELF_HEAL, "true").lower() != "false"
-    report_only = context.settings.report_only or (live is not None and not self_heal)
-    return replace(planned, report_only=report_only) if report_only != planned.report_only else planned
+    held = policy.hold_for_document(document.key, exists=live is not None)
+    return replace(planned, held=held) if held is not None else planned
 
 
-def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
-    """Deletions for owned orphans, within the per-pass limit and the mass-prune guard."""
+def _plan_prune(context: PlanContext, policy: WritePolicy) -> list[ResourcePlan]:
+    """Deletions for owned orphans, within the pass's delete budget and the mass-prune guard."""
     candidates: list[LiveResource] = [
         orphan
         for orphan in context.live.orphans
@@ -132,7 +140,7 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
                 Action.DELETE,
                 message="not pruned: the spec set would prune more than half of what is owned "
                 "(or has no documents); pass --allow-mass-prune to confirm",
-                report_only=True,
+                held=Hold.DELETE_HELD,
             )
             for orphan in candidates
         ]
@@ -142,23 +150,24 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
     candidates = [orphan for orphan in candidates if orphan not in waiting]
     rank = _delete_rank()
     candidates.sort(key=lambda orphan: (rank[orphan.kind], orphan.name))
-    allowed = candidates[: context.settings.max_deletes]
-    deferred = candidates[context.settings.max_deletes :]
+    budget = policy.delete_budget
+    allowed = candidates[:budget]
+    deferred = candidates[budget:]
     plans = [
-        _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan) for orphan in allowed
+        replace(
+            _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan),
+            held=policy.hold_for_deletion(),
+        )
+        for orphan in allowed
     ]
     plans += [
-        replace(
-            _listed(orphan), message=f"deferred: at most {context.settings.max_deletes} deletions per pass"
-        )
+        replace(_listed(orphan), message=f"deferred: at most {budget} deletions per pass")
         for orphan in deferred
     ]
     plans += [
         replace(_listed(orphan), message=f"{_replaced(orphan)}; deleted once the new one is steady")
         for orphan in waiting
     ]
-    if context.settings.report_only:
-        plans = [replace(plan, report_only=True) for plan in plans]
     return plans
 
 
@@ -169,7 +178,7 @@ def _replaced(orphan: LiveResource) -> str:
 
 
 def _listed(orphan: LiveResource) -> ResourcePlan:
-    return ResourcePlan(orphan.kind, orphan.name, Action.DELETE, report_only=True)
+    return ResourcePlan(orphan.kind, orphan.name, Action.DELETE, held=Hold.DELETE_HELD)
 
 
 def _why_orphaned(orphan: LiveResource) -> str:
