@@ -27,7 +27,7 @@ from reconciler.aws.errors import AwsError
 from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
-from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
+from reconciler.plan.steps import CLEANUP, MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
@@ -36,7 +36,6 @@ from reconciler.spec.models import TaskDefinitionSpec
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
 IMAGE_BATCH = 100  # BatchGetImage takes at most 100 image ids
-CLEANUP = "cleanup"
 
 SERVER_FIELDS = frozenset(
     {
@@ -609,9 +608,12 @@ class TaskDefinitionKind:
         stale = revisions_to_deregister(live, context)
         if not stale:
             return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
-        # Deregistering draws on ECS's slowest bucket (1 a second): at most --max-deletes a pass,
-        # the rest on the next ones, so lowering keepRevisions never stalls a pass for minutes.
-        now = list(reversed(stale))[: context.settings.max_deletes]  # the oldest first
+        # Deregistering draws on ECS's slowest bucket (1 a second): at most what the pass's one
+        # delete budget has left, the rest on the next passes, so lowering keepRevisions never
+        # stalls a pass for minutes.
+        now = list(reversed(stale))[: context.deletions_allowed]  # the oldest first
+        if not now:  # the budget is spent on other deletions this pass: the next ones continue
+            return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
         return ResourcePlan(
             self.kind,
             document.name,
