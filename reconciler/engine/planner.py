@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
-from reconciler.engine.policy import WritePolicy
+from reconciler.engine.policy import WritePolicy, deletions_left
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import Action, Hold, Plan, ResourcePlan
+from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_delete_order
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, Document
@@ -31,6 +31,11 @@ def plan_all(
     (default: an enforcing pass under `context.settings`) says what the pass may write."""
     if policy is None:
         policy = WritePolicy.decide(context.spec_set, context.settings)
+    pruning = context.settings.prune or context.live.orphans_observed
+    # Orphans draw on the pass's one delete budget first: they are what --prune was asked for,
+    # while old revisions are housekeeping that the next pass can finish.
+    prune_plans = _plan_prune(context, policy) if pruning else []
+    deletions_planned = sum(_deletions_in(plan) for plan in prune_plans)
     rank = _delete_rank()
     documents = sorted(context.spec_set, key=lambda document: -rank[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
@@ -45,12 +50,14 @@ def plan_all(
                 pending_outputs=frozenset(pending),
                 conflicted=frozenset(conflicted),
                 waiting=frozenset(waiting),
+                delete_budget=deletions_left(policy.delete_budget, deletions_planned),
             ),
             policy,
         )
         if breaker is not None and resource_plan.key in breaker.attempts and not resource_plan.report_only:
             resource_plan = _break_perpetual_diff(resource_plan, document, breaker)
         planned[resource_plan.key] = resource_plan
+        deletions_planned += _deletions_in(resource_plan)
         if resource_plan.action is Action.CONFLICT:
             conflicted.add(resource_plan.key)
         if resource_plan.action is Action.WAITING:
@@ -63,9 +70,21 @@ def plan_all(
             )
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
-    if context.settings.prune or context.live.orphans_observed:
-        resources = _order_deletions([*resources, *_plan_prune(context, policy)], context)
+    if pruning:
+        resources = _order_deletions([*resources, *prune_plans], context)
     return Plan(tuple(resources))
+
+
+def _deletions_in(plan: ResourcePlan) -> int:
+    """What a resource plan spends of the delete budget: one per orphan deleted, one per call of a
+    `CLEANUP` group (an old revision deregistered). A deletion held back spends nothing, nor does
+    one held by self-heal or the breaker; one held by report mode does, so that a report shows
+    what enforcing would delete."""
+    if plan.held not in (None, Hold.REPORT_MODE):
+        return 0
+    if plan.action is Action.DELETE:
+        return 1
+    return sum(len(group.calls) for group in plan.groups if group.key[2] == CLEANUP)
 
 
 def _break_perpetual_diff(plan: ResourcePlan, document: Document, breaker: DiffHistory) -> ResourcePlan:

@@ -11,6 +11,16 @@ from reconciler.plan.steps import Action, Hold
 from reconciler.resources.base import LiveState, PlanContext, PlanSettings
 from reconciler.spec import SpecSet
 from tests.engine.test_planner import ENVIRONMENT, cluster_document, live_cluster, orphans, owned
+from tests.resources.test_task_definition import (
+    REPOSITORY,
+    TUTORIAL_SPEC,
+    _arn,
+    _revisions,
+    _set,
+    live_revision,
+    revision,
+    td_document,
+)
 
 SELF_HEAL_OFF = {"ecs-reconciler/self-heal": "false"}
 
@@ -138,3 +148,66 @@ def test_the_mass_prune_guard_holds_every_deletion_whatever_the_mode() -> None:
         policy = WritePolicy.decide(context.spec_set, context.settings, mode=mode)
         deletions = [r for r in plan_all(context, policy=policy) if r.action is Action.DELETE]
         assert [r.held for r in deletions] == [Hold.DELETE_HELD, Hold.DELETE_HELD]
+
+
+# --- one delete budget, shared by orphans and revision cleanup ----------------------------------
+
+STALE_REVISIONS = 7
+"""Nine owned revisions, keepRevisions 2: seven are beyond it, and no service runs any."""
+
+
+def _budget_context(*, orphan_count: int, max_deletes: int, prune: bool = True) -> PlanContext:
+    state = revision(_set(("taskDefinitionArn",), _arn(9)))
+    state["revision"] = 9
+    task_definition = live_revision(state, revisions=_revisions(9))
+    # Enough owned documents that the orphans never trip the mass-prune guard.
+    keep = [cluster_document(f"keep-{index}") for index in range(10)]
+    live = [task_definition, *(live_cluster(f"keep-{index}", owned(f"keep-{index}")) for index in range(10))]
+    return PlanContext(
+        spec_set=SpecSet((REPOSITORY, td_document(TUTORIAL_SPEC), *keep)),
+        live=LiveState(
+            resources={resource.key: resource for resource in live},
+            orphans=tuple(orphans(orphan_count)),
+            orphans_observed=True,
+        ),
+        environment=ENVIRONMENT,
+        settings=PlanSettings(prune=prune, max_deletes=max_deletes, keep_revisions=2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("orphan_count", "max_deletes", "prune", "orphans_deleted", "revisions_deregistered"),
+    [
+        (0, 3, True, 0, 3),
+        (2, 3, True, 2, 1),
+        (3, 3, True, 3, 0),
+        (4, 3, True, 3, 0),
+        (2, 10, True, 2, STALE_REVISIONS),
+        (0, 0, True, 0, 0),
+        (2, 3, False, 0, 3),  # orphans only listed without --prune: they spend nothing
+    ],
+)
+def test_orphans_and_old_revisions_share_one_delete_budget_orphans_first(
+    orphan_count: int, max_deletes: int, prune: bool, orphans_deleted: int, revisions_deregistered: int
+) -> None:
+    plan = plan_all(_budget_context(orphan_count=orphan_count, max_deletes=max_deletes, prune=prune))
+    deleting = [r for r in plan if r.action is Action.DELETE and r.held is None]
+    assert len(deleting) == orphans_deleted
+    task_definition = plan.get("TaskDefinition", "node-app")
+    assert task_definition is not None and task_definition.held is None
+    deregistered = [c for c in task_definition.calls if c.name == "ecs.DeregisterTaskDefinition"]
+    assert len(deregistered) == revisions_deregistered
+    assert orphans_deleted + revisions_deregistered <= max_deletes
+    deletions = {"ecs.DeleteCluster", "ecs.DeregisterTaskDefinition"}
+    assert sum(1 for call in plan.calls if call.name in deletions) == orphans_deleted + revisions_deregistered
+
+
+def test_a_report_shows_the_deletions_enforcing_would_make_within_the_one_budget() -> None:
+    context = _budget_context(orphan_count=2, max_deletes=3)
+    plan = plan_all(context, policy=WritePolicy.decide(context.spec_set, context.settings, mode=Mode.REPORT))
+    deleting = [r for r in plan if r.action is Action.DELETE]
+    assert [r.held for r in deleting] == [Hold.REPORT_MODE, Hold.REPORT_MODE]
+    task_definition = plan.get("TaskDefinition", "node-app")
+    assert task_definition is not None and task_definition.held is Hold.REPORT_MODE
+    assert len(task_definition.calls) == 1
+    assert not plan.has_changes
