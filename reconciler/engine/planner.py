@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.engine.policy import WritePolicy, deletions_left
+from reconciler.engine.rollout import read_rollout
 from reconciler.plan.ownership import Ownership
 from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
@@ -215,8 +216,8 @@ def _replacement_steady(orphan: LiveResource, context: PlanContext) -> bool:
     successor = context.live_of(*orphan.replaced_by)
     if successor is None:
         return False
-    rollout = successor.details.get("rollout") or {}
-    return not rollout.get("failed") and rollout.get("rolloutState") in (None, "COMPLETED")
+    rollout = read_rollout(successor)
+    return rollout is None or rollout.steady
 
 
 def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> list[ResourcePlan]:
