@@ -253,7 +253,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
         dest="max_deletes",
         type=parse_count,
         default=10,
-        help="at most N deletions a pass (default 10)",
+        help="at most N deletions a pass, orphans and old task definition revisions together (default 10)",
     )
     group.add_argument(
         "--allow-mass-prune",
