@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
-from reconciler.engine.policy import WritePolicy, deletions_left
+from reconciler.engine.policy import WritePolicy
 from reconciler.engine.rollout import read_rollout
 from reconciler.plan.ownership import Ownership
 from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan
@@ -51,7 +51,7 @@ def plan_all(
                 pending_outputs=frozenset(pending),
                 conflicted=frozenset(conflicted),
                 waiting=frozenset(waiting),
-                delete_budget=deletions_left(policy.delete_budget, deletions_planned),
+                delete_budget=policy.deletions_left(deletions_planned),
             ),
             policy,
         )

@@ -79,7 +79,6 @@ class WritePolicy:
         """Why a deletion within the budget is not issued, or None."""
         return None if self.writes else Hold.REPORT_MODE
 
-
-def deletions_left(budget: int, planned: int) -> int:
-    """What the pass's one delete budget has left once `planned` deletions are planned."""
-    return max(budget - planned, 0)
+    def deletions_left(self, planned: int) -> int:
+        """What the delete budget has left once `planned` deletions are planned."""
+        return max(self.delete_budget - planned, 0)

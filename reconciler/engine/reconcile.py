@@ -87,9 +87,9 @@ class Engine:
         mode: Mode | str = Mode.ENFORCE,
         holds_lease: bool = True,
     ) -> Plan:
-        """Plan against one observation under the pass's write policy (decided here, from `mode`,
-        the lease and the settings); the perpetual-diff breaker learns what AWS answered. `plan`
-        and `drift` plan as `apply` would, and simply do not execute."""
+        """Plan against one observation under the pass's write policy (`WritePolicy.decide`, from
+        `mode`, the lease and the settings); the perpetual-diff breaker learns what AWS answered.
+        `plan` and `drift` plan as `apply` would, and simply do not execute."""
         plan = plan_all(
             PlanContext(
                 spec_set=spec_set,
