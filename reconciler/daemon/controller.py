@@ -267,7 +267,7 @@ class Controller:
                     for r in plan
                     if (r.key in due or r.action is Action.DELETE)
                     and r.key not in self._parked
-                    and not r.report_only
+                    and r.held is None
                 )
             )
             execution = None
