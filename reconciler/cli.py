@@ -253,7 +253,7 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
         dest="max_deletes",
         type=parse_count,
         default=10,
-        help="at most N deletions a pass (default 10)",
+        help="at most N deletions a pass, orphans and old task definition revisions together (default 10)",
     )
     group.add_argument(
         "--allow-mass-prune",
@@ -351,7 +351,7 @@ def _load_specs(arguments: argparse.Namespace) -> Any:
     return spec_set
 
 
-def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tuple[Any, Any]:
+def _engine_settings(arguments: argparse.Namespace) -> tuple[Any, Any]:
     """AWS access and plan settings from the common and estate options."""
     from reconciler.aws.settings import AwsSettings
     from reconciler.resources.base import PlanSettings
@@ -362,7 +362,6 @@ def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tup
         prune=arguments.prune,
         max_deletes=arguments.max_deletes,
         allow_mass_prune=arguments.allow_mass_prune,
-        report_only=report_only,
         perpetual_diff_limit=arguments.perpetual_diff_limit,
     )
     aws = AwsSettings(
@@ -375,18 +374,18 @@ def _engine_settings(arguments: argparse.Namespace, *, report_only: bool) -> tup
 
 
 def _plan(arguments: argparse.Namespace) -> int:
-    return _run_engine_command(arguments, mode="plan")
+    return _run_engine_command(arguments, command="plan")
 
 
 def _drift(arguments: argparse.Namespace) -> int:
-    return _run_engine_command(arguments, mode="drift")
+    return _run_engine_command(arguments, command="drift")
 
 
 def _apply(arguments: argparse.Namespace) -> int:
-    return _run_engine_command(arguments, mode="apply")
+    return _run_engine_command(arguments, command="apply")
 
 
-def _run_engine_command(arguments: argparse.Namespace, *, mode: str) -> int:
+def _run_engine_command(arguments: argparse.Namespace, *, command: str) -> int:
     import asyncio
 
     from reconciler.daemon.logs import configure_logging
@@ -395,17 +394,17 @@ def _run_engine_command(arguments: argparse.Namespace, *, mode: str) -> int:
     spec_set = _load_specs(arguments)
     if spec_set is None:
         return EXIT_FAILED
-    return asyncio.run(_engine_command(arguments, spec_set, mode=mode))
+    return asyncio.run(_engine_command(arguments, spec_set, command=command))
 
 
-async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, mode: str) -> int:
+async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, command: str) -> int:
     from reconciler.aws.errors import AwsError
     from reconciler.engine.report import build_report
     from reconciler.engine.session import open_engine
 
     # plan, drift and apply --dry-run only observe and plan: they show the calls apply would make.
-    apply = mode == "apply" and not arguments.dry_run
-    aws_settings, plan_settings = _engine_settings(arguments, report_only=False)
+    apply = command == "apply" and not arguments.dry_run
+    aws_settings, plan_settings = _engine_settings(arguments)
     try:
         async with open_engine(aws_settings, plan_settings) as session:
             try:
@@ -429,7 +428,7 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, mode:
             print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILED
     reports = build_report(result.plan, spec_set)
-    return _render_engine_result(arguments, mode=mode, result=result, reports=reports, calls=calls)
+    return _render_engine_result(arguments, command=command, result=result, reports=reports, calls=calls)
 
 
 async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> Any:
@@ -451,11 +450,11 @@ async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> An
 
 
 def _render_engine_result(
-    arguments: argparse.Namespace, *, mode: str, result: Any, reports: Any, calls: dict[str, int]
+    arguments: argparse.Namespace, *, command: str, result: Any, reports: Any, calls: dict[str, int]
 ) -> int:
     from reconciler.engine.reconcile import rollout_of
     from reconciler.engine.report import render_markdown, render_text, report_as_json
-    from reconciler.plan.steps import Action
+    from reconciler.plan.steps import Action, Hold
     from reconciler.spec.secrets import mask_text
 
     blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING, Action.PERPETUAL_DIFF)]
@@ -480,18 +479,18 @@ def _render_engine_result(
             for o in result.execution.failures
         ]
     errors += [
-        {"kind": k, "name": n, "message": "rollout failed"} for k, n in failed_rollouts if mode == "apply"
+        {"kind": k, "name": n, "message": "rollout failed"} for k, n in failed_rollouts if command == "apply"
     ]
-    if mode == "apply":
+    if command == "apply":
         # Deletions held back (the per-run limit, the mass-prune guard): not converged yet.
         errors += [
             {"kind": r.kind, "name": r.name, "message": r.message}
             for r in result.plan
-            if r.action is Action.DELETE and r.report_only
+            if r.held is Hold.DELETE_HELD
         ]
     errors = [{**error, "message": mask_text(error["message"])} for error in errors]
     changes = [r for r in reports if r.status != "in-sync"]
-    if mode == "apply":
+    if command == "apply":
         code = EXIT_FAILED if errors else EXIT_OK
     else:
         code = EXIT_FAILED if errors else (EXIT_PENDING if changes else EXIT_OK)
@@ -509,11 +508,11 @@ def _render_engine_result(
     for error in errors:
         print(f"error: {error['kind']}/{error['name']}: {error['message']}", file=sys.stderr)
     writes = sum(count for call, count in calls.items() if _is_write(call))
-    if mode == "apply":
+    if command == "apply":
         verdict = "converged" if code == EXIT_OK else "not converged"
         print(f"{verdict}: {_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all")
     elif changes:
-        noun = "drifted" if mode == "drift" else "to change"
+        noun = "drifted" if command == "drift" else "to change"
         print(f"{len(changes)} of {_plural(len(reports), 'resource')} {noun}")
     else:
         print(f"in sync: {_plural(len(reports), 'resource')}")
@@ -652,6 +651,7 @@ def _run(arguments: argparse.Namespace) -> int:
     from reconciler.daemon.leader import LeaderElectionSettings
     from reconciler.daemon.logs import configure_logging
     from reconciler.daemon.run import RunOptions, run_daemon
+    from reconciler.engine.policy import Mode
 
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
@@ -679,12 +679,12 @@ def _run(arguments: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
-    aws_settings, plan_settings = _engine_settings(arguments, report_only=arguments.mode == "report")
+    aws_settings, plan_settings = _engine_settings(arguments)
     options = RunOptions(
         paths=tuple(Path(path) for path in arguments.paths),
         git=arguments.git,
         git_poll_seconds=arguments.git_poll,
-        daemon=DaemonSettings(mode=arguments.mode, resync_seconds=_resync_seconds(arguments)),
+        daemon=DaemonSettings(mode=Mode(arguments.mode), resync_seconds=_resync_seconds(arguments)),
         plan=plan_settings,
         aws=aws_settings,
         listen=arguments.listen,

@@ -5,6 +5,12 @@ pass at a time: it observes and plans the whole spec set (reads stay batched), t
 the resources whose keys are due in the work queue, so backoff, pausing after terminal errors and
 requeue-soon-while-rolling-out are per resource while AWS sees batched reads. Nothing here sleeps
 inside a reconcile: the loop waits for the next due key, a spec change or the resync.
+
+Each pass asks the engine to plan under the pass's write policy (mode and lease,
+`reconciler.engine.policy`). Each key worked on gets a typed result (`reconciler.engine.result`):
+the status board, the metrics and the events (logs, webhook) are its subscribers
+(`reconciler.daemon.subscribers`), and the key's requeues, combined by the earliest, go to the
+work queue.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -21,9 +27,31 @@ from reconciler.aws.errors import AwsError
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings, WorkQueue
 from reconciler.daemon.sources import SpecSnapshot, SpecSource
+from reconciler.daemon.subscribers import (
+    EventTeller,
+    MetricsRecorder,
+    Notifier,
+    Reconciled,
+    ResourceStatus,
+    StatusBoard,
+    Subscriber,
+)
 from reconciler.engine.breaker import document_hash
-from reconciler.engine.reconcile import Engine, Observation, rollout_of
-from reconciler.engine.report import FieldReport, ResourceReport, build_report
+from reconciler.engine.executor import ExecutionResult, ResourceOutcome
+from reconciler.engine.policy import Mode, pass_writes
+from reconciler.engine.reconcile import Engine, Observation
+from reconciler.engine.report import ResourceReport, build_report
+from reconciler.engine.result import (
+    Changed,
+    Failed,
+    ReconcileResult,
+    Requeue,
+    Unchanged,
+    earliest,
+    requeue_for,
+    result_of,
+)
+from reconciler.engine.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 from reconciler.plan.steps import Action, Plan, ResourceKey
 from reconciler.resources.base import TerminalPlanError
 from reconciler.spec import SpecSet
@@ -31,12 +59,10 @@ from reconciler.spec.secrets import mask_mapping
 
 log = structlog.get_logger(__name__)
 
-Mode = Literal["enforce", "report"]
-
 
 @dataclass(frozen=True)
 class DaemonSettings:
-    mode: Mode = "enforce"
+    mode: Mode = Mode.ENFORCE
     """`enforce` converges every document; `report` only observes and reports (always wins)."""
     resync_seconds: float = 300.0
     """Every resource is reconciled at least this often: the periodic resync is the drift detector."""
@@ -51,52 +77,6 @@ class DaemonSettings:
 class Leadership(Protocol):
     @property
     def is_leader(self) -> bool: ...
-
-
-class Notifier(Protocol):
-    def notify_event(self, event: str, report: ResourceReport, *, message: str, revision: str) -> None: ...
-
-
-@dataclass
-class ResourceStatus:
-    """What `/status` says about one resource."""
-
-    kind: str
-    name: str
-    status: str = "unknown"
-    """in-sync, drifted, missing, orphaned, conflict (from the last plan), or applied: calls were
-    just made and the next look confirms them."""
-    action: str = ""
-    synced: bool = False
-    ready: bool = False
-    file: str = ""
-    line: int = 0
-    message: str = ""
-    drift: tuple[FieldReport, ...] = ()
-    last_error: str = ""
-    error_class: str = ""
-    last_applied_hash: str = ""
-    last_applied_revision: str = ""
-    rollout: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "status": self.status,
-            "action": self.action,
-            "synced": self.synced,
-            "ready": self.ready,
-            "file": self.file,
-            "line": self.line,
-            "message": self.message,
-            "drift": [vars(field_report) for field_report in self.drift],
-            "lastError": self.last_error,
-            "errorClass": self.error_class,
-            "lastAppliedSpecHash": self.last_applied_hash,
-            "lastAppliedRevision": self.last_applied_revision,
-            "rollout": self.rollout,
-        }
 
 
 class Controller:
@@ -121,9 +101,14 @@ class Controller:
         self._wall_clock = wall_clock
         self._calls = call_counter
         self._leadership = leadership
-        self._notifier = notifier
         self.queue: WorkQueue[ResourceKey] = WorkQueue(clock=clock, backoff=settings.backoff)
-        self.statuses: dict[ResourceKey, ResourceStatus] = {}
+        self._status_board = StatusBoard()
+        # Each result goes to every subscriber in turn; none of them decides anything.
+        self._subscribers: tuple[Subscriber, ...] = (
+            self._status_board,
+            MetricsRecorder(metrics),
+            EventTeller(notifier),
+        )
         self.reports: list[ResourceReport] = []
         self.spec_set: SpecSet | None = None
         self.revision = ""
@@ -137,7 +122,7 @@ class Controller:
         self._parked: set[ResourceKey] = set()
         self._look_for_orphans = True
         self._next_resync = clock()
-        self._failed_rollouts: set[tuple[str, str]] = set()
+        self._failed_rollouts: set[tuple[str, str | None]] = set()
         self._wake = asyncio.Event()
 
     # --- intake ------------------------------------------------------------------------------------
@@ -165,12 +150,16 @@ class Controller:
         log.info("spec set loaded", revision=snapshot.revision, documents=len(snapshot.spec_set))
         self._wake.set()
 
+    @property
+    def statuses(self) -> dict[ResourceKey, ResourceStatus]:
+        """What `/status` says about each resource."""
+        return self._status_board.statuses
+
     def _forget_all_but(self, keys: set[ResourceKey]) -> None:
         """Drop the status and queue entry of every resource not in `keys` (documents removed,
         orphans pruned)."""
-        for key in set(self.statuses) - keys:
+        for key in self._status_board.forget_all_but(keys):
             self.queue.discard(key)
-            del self.statuses[key]
 
     async def follow(self, source_stopped: asyncio.Event | None = None) -> None:
         """Feed snapshots from the source into the controller until cancelled."""
@@ -235,10 +224,18 @@ class Controller:
                 waiter.cancel()
 
     @property
-    def may_write(self) -> bool:
-        if self.settings.mode == "report":
-            return False
+    def holds_lease(self) -> bool:
+        """Whether this replica may write as far as leader election goes (always, without it)."""
         return self._leadership is None or self._leadership.is_leader
+
+    @property
+    def writing(self) -> bool:
+        """Whether a pass starting now would write: the write policy's answer, for `/status`."""
+        return pass_writes(
+            mode=self.settings.mode,
+            holds_lease=self.holds_lease,
+            report_only=self._engine.settings.plan.report_only,
+        )
 
     async def run_pass(self, due: set[ResourceKey]) -> None:
         spec_set = self.spec_set
@@ -258,7 +255,11 @@ class Controller:
                 self._pass_failed(due, error)
                 return
             self.aws_reachable = True
-            plan = self._engine.plan(spec_set, observation)
+            # The write policy is decided once, here, for the whole pass: in report mode, or
+            # without the lease, every resource is planned as held and nothing below writes.
+            plan = self._engine.plan(
+                spec_set, observation, mode=self.settings.mode, holds_lease=self.holds_lease
+            )
             # Orphans are pruned in the pass that found them: they have no document to queue.
             to_run = Plan(
                 tuple(
@@ -266,18 +267,22 @@ class Controller:
                     for r in plan
                     if (r.key in due or r.action is Action.DELETE)
                     and r.key not in self._parked
-                    and not r.report_only
+                    and r.held is None
                 )
             )
             execution = None
-            if self.may_write and to_run.has_changes:
-                execution = await self._engine.execute(to_run, observation, may_write=lambda: self.may_write)
+            if to_run.has_changes:
+                # The lease is asked again before every call: a fence for a lease lost mid-pass,
+                # not a second policy decision.
+                execution = await self._engine.execute(
+                    to_run, observation, may_write=lambda: self.holds_lease
+                )
             self._record(spec_set, plan, observation, due, execution)
             self.last_error = ""
             self.last_full_sync = self._wall_clock()
             self.metrics.last_full_sync.set(value=self.last_full_sync)
         finally:
-            mode = "enforce" if self.may_write else "report"
+            mode = Mode.ENFORCE if self.writing else Mode.REPORT
             self.metrics.reconcile_duration.observe(mode, value=self._clock() - started)
             self._export_gauges()
             structlog.contextvars.unbind_contextvars("reconcile_id")
@@ -298,107 +303,72 @@ class Controller:
         plan: Plan,
         observation: Observation,
         due: set[ResourceKey],
-        execution: Any,
+        execution: ExecutionResult | None,
     ) -> None:
         reports = build_report(plan, spec_set)
         self.reports = reports
         if observation.live.orphans_observed:
             self._forget_all_but({resource.key for resource in plan})
-        outcomes: Mapping[ResourceKey, Any] = execution.outcomes if execution is not None else {}
+        outcomes: Mapping[ResourceKey, ResourceOutcome] = execution.outcomes if execution is not None else {}
+        results: dict[ResourceKey, list[ReconcileResult]] = {}
         for resource, report in zip(plan, reports, strict=True):
             key = resource.key
-            status = self.statuses.setdefault(key, ResourceStatus(kind=key[0], name=key[1]))
-            before = status.status
-            live = observation.live.resources.get(key)
-            rollout = rollout_of(live)
-            outcome = outcomes.get(key)
-            status.status, status.action, status.message = report.status, report.action, report.message
-            status.file, status.line, status.drift, status.rollout = (
-                report.file,
-                report.line,
-                report.fields,
-                rollout,
-            )
-            status.synced = report.status == "in-sync"
-            status.ready = status.synced and rollout in (None, "COMPLETED")
+            rollout = read_rollout(observation.live.resources.get(key))
+            before = self._status_board.observed(key, report, rollout)
             if key not in due and resource.action is not Action.DELETE:
                 continue
-            document = spec_set.get(*key)
-            if outcome is not None and not outcome.ok:
-                status.last_error = outcome.error or f"skipped: {outcome.skipped_because}"
-                status.error_class = "retryable" if outcome.retryable else "terminal"
-                self.metrics.reconcile_total.inc(key[0], "error")
-                self.metrics.reconcile_errors_total.inc(key[0], status.error_class)
-                if outcome.retryable:
-                    delay = self.queue.add_rate_limited(key)
-                    log.warning(
-                        "reconcile failed; retrying",
-                        kind=key[0],
-                        name=key[1],
-                        error=status.last_error,
-                        retry_in=delay,
-                    )
-                else:
-                    self._parked.add(key)
-                    log.error(
-                        "reconcile failed; waiting for a spec change",
-                        kind=key[0],
-                        name=key[1],
-                        error=status.last_error,
-                    )
-                self._notify("failed", report, status.last_error)
-                continue
-            if outcome is not None:
-                status.last_error, status.error_class = "", ""
-                # The report above predates these calls: until the next look confirms them, the
-                # resource is neither what was observed nor known to be in sync.
-                status.status, status.synced, status.ready = "applied", False, False
-                if document is not None:
-                    status.last_applied_hash = document_hash(document)
-                    status.last_applied_revision = self.revision
-                self.queue.forget(key)
-                self.queue.add(key, after=self.settings.converge_requeue_seconds)
-                self.metrics.reconcile_total.inc(key[0], "changed")
-                log.info(
-                    "reconciled",
-                    kind=key[0],
-                    name=key[1],
-                    calls=outcome.calls_made,
-                    delta=[vars(f) for f in report.fields],
-                )
-                if before == "drifted":
-                    self._notify("healed", report, "drift undone")
-                continue
-            self.metrics.reconcile_total.inc(
-                key[0], "unchanged" if report.status == "in-sync" else "reported"
+            result = result_of(
+                resource,
+                outcomes.get(key),
+                rollout,
+                converge_after=self.settings.converge_requeue_seconds,
+                rollout_after=self.settings.rollout_requeue_seconds,
             )
-            if report.status == "perpetual-diff" and before != "perpetual-diff":
-                log.error("perpetual diff; writes stopped", kind=key[0], name=key[1], detail=report.message)
-                self._notify("perpetual_diff", report, report.message)
-            if report.status == "drifted" and before != "drifted":
-                log.warning("drift", kind=key[0], name=key[1], delta=[vars(f) for f in report.fields])
-                self._notify("drifted", report, report.message)
-            if rollout == "FAILED":
-                self._rollout_failed(key, live, report)
-            elif rollout == "IN_PROGRESS" or resource.action is Action.WAITING:
-                self.queue.add(key, after=self.settings.rollout_requeue_seconds)
-            elif key not in self._parked:
-                self.queue.forget(key)
+            document = spec_set.get(*key)
+            event = Reconciled(
+                key=key,
+                result=result,
+                report=report,
+                status_before=before,
+                rollout=rollout,
+                new_rollout_failure=self._new_rollout_failure(key, result, rollout),
+                applied_hash=document_hash(document)
+                if isinstance(result, Changed) and document is not None
+                else "",
+                revision=self.revision,
+            )
+            for subscriber in self._subscribers:
+                subscriber.reconciled(event)
+            results.setdefault(key, []).append(result)
+        for key, key_results in results.items():
+            requeue = earliest(requeue_for(result, parked=key in self._parked) for result in key_results)
+            self._requeue(key, requeue, key_results)
 
-    def _rollout_failed(self, key: ResourceKey, live: Any, report: ResourceReport) -> None:
-        failed = (live.details.get("rollout") or {}).get("failed") or {}
-        marker = (key[1], str(failed.get("taskDefinition")))
+    def _new_rollout_failure(
+        self, key: ResourceKey, result: ReconcileResult, rollout: Rollout | None
+    ) -> RolloutFailure | None:
+        """A failed rollout seen for the first time, so that it is told once, not every pass."""
+        if not isinstance(result, Unchanged) or rollout is None or rollout.summary is not RolloutState.FAILED:
+            return None
+        failure = rollout.failure or RolloutFailure(task_definition=None, reason="")
+        marker = (key[1], str(failure.task_definition))
         if marker in self._failed_rollouts:
-            return
+            return None
         self._failed_rollouts.add(marker)
-        self.metrics.rollouts_failed_total.inc(key[1])
-        message = f"rollout of {failed.get('taskDefinition')} failed: {failed.get('reason', '')}"
-        log.error("rollout failed", kind=key[0], name=key[1], detail=message)
-        self._notify("rollout_failed", report, message)
+        return failure
 
-    def _notify(self, event: str, report: ResourceReport, message: str) -> None:
-        if self._notifier is not None:
-            self._notifier.notify_event(event, report, message=message, revision=self.revision)
+    def _requeue(self, key: ResourceKey, requeue: Requeue, results: list[ReconcileResult]) -> None:
+        error = next((result.error for result in results if isinstance(result, Failed)), "")
+        if requeue.reset_backoff:
+            self.queue.forget(key)
+        if requeue.backoff:
+            delay = self.queue.add_rate_limited(key)
+            log.warning("reconcile failed; retrying", kind=key[0], name=key[1], error=error, retry_in=delay)
+        if requeue.park:
+            self._parked.add(key)
+            log.error("reconcile failed; waiting for a spec change", kind=key[0], name=key[1], error=error)
+        if requeue.after is not None:
+            self.queue.add(key, after=requeue.after)
 
     def _export_gauges(self) -> None:
         self.metrics.queue_depth.set(value=len(self.queue))
@@ -415,7 +385,7 @@ class Controller:
         self.metrics.drifted_resources.replace(drifted)
         self.metrics.drifted_fields.replace(fields)
         self.metrics.perpetual_diff_resources.replace(perpetual)
-        self.metrics.leader.set(value=1.0 if self.may_write or self._leadership is None else 0.0)
+        self.metrics.leader.set(value=1.0 if self.writing or self._leadership is None else 0.0)
         if self._calls is not None:
             for service_operation, outcomes in self._calls.outcomes().items():
                 service, _, operation = service_operation.partition(".")
@@ -431,7 +401,7 @@ class Controller:
                 "revision": self.revision,
                 "source": self._source.location,
                 "mode": self.settings.mode,
-                "writing": self.may_write,
+                "writing": self.writing,
                 "specErrors": [str(error) for error in self.spec_errors],
                 "lastError": self.last_error,
                 "lastFullSync": self.last_full_sync,

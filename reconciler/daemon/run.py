@@ -123,7 +123,7 @@ async def run_daemon(
             clients = await EngineClients.open(aws)
             engine = Engine(
                 clients=clients,
-                settings=EngineSettings(region=aws.region, plan=_plan_settings(options)),
+                settings=EngineSettings(region=aws.region, plan=options.plan),
                 cache=ProcessCache(),
             )
             leader = None
@@ -212,13 +212,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
-
-
-def _plan_settings(options: RunOptions) -> PlanSettings:
-    plan = options.plan
-    if options.daemon.mode == "report" and not plan.report_only:
-        return PlanSettings(**{**vars(plan), "report_only": True})
-    return plan
 
 
 def _bound_port(runner: web.AppRunner, requested: int) -> int:

@@ -97,9 +97,12 @@ async def execute(
     concurrency: int = 8,
     may_write: Callable[[], bool] = lambda: True,
 ) -> ExecutionResult:
-    """Issue `plan`'s calls. `may_write` is asked before every call: a daemon that loses its lease
-    mid-pass stops writing at once instead of finishing the pass."""
-    groups = {group.key: group for resource in plan if not resource.report_only for group in resource.groups}
+    """Issue `plan`'s calls, except those of held resources. `may_write` is asked before every
+    call: a daemon that loses its lease mid-pass stops writing at once instead of finishing the
+    pass. That is a fence at the moment of writing, not a policy decision (see
+    `reconciler.engine.policy`)."""
+    # What the write policy holds back (`ResourcePlan.held`) was decided by the planner: skip it.
+    groups = {group.key: group for resource in plan if resource.held is None for group in resource.groups}
     run = _Run(
         clients=clients,
         outputs={key: dict(values) for key, values in known_outputs.items()},
@@ -137,7 +140,7 @@ async def execute(
 
     outcomes: dict[ResourceKey, ResourceOutcome] = {}
     for resource in plan:
-        if resource.report_only or not resource.groups:
+        if resource.held is not None or not resource.groups:
             continue
         key = resource.key
         error = run.errors.get(key, "")

@@ -1,8 +1,10 @@
 """The planner: for every document (and every owned orphan when pruning) decide what to do.
 
-Pure: a function of the spec set, one observation and the settings. Ownership, adoption, pausing,
-report-only and the prune safety limits are decided here, once, for every kind; the kind modules
-only compare and choose calls. Called by `reconciler.engine.reconcile`.
+Pure: a function of the spec set, one observation, the settings and the pass's `WritePolicy`.
+Ownership, adoption, pausing and the prune safety limits are decided here, once, for every kind,
+and the write policy is applied here (each resource whose calls are not issued says why, in
+`ResourcePlan.held`); the kind modules only compare and choose calls. Called by
+`reconciler.engine.reconcile`.
 """
 
 from __future__ import annotations
@@ -12,18 +14,30 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
+from reconciler.engine.policy import WritePolicy
+from reconciler.engine.rollout import read_rollout
 from reconciler.plan.ownership import Ownership
-from reconciler.plan.steps import Action, Plan, ResourcePlan, StepGroup
+from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan, StepGroup
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.registry import kind_module, kinds_in_creation_order
-from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, ANNOTATION_SELF_HEAL, Document, SpecSet
+from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, Document, SpecSet
 
 
-def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
+def plan_all(
+    context: PlanContext, breaker: DiffHistory | None = None, policy: WritePolicy | None = None
+) -> Plan:
     """Plan every document, each kind after the kinds it refers to (the registry's creation order),
     so a reference to a resource that this pass creates or re-registers becomes a `Ref`; the
     spec set's dependency graph orders the step groups. A resource the `breaker` has seen write
-    the same differences too often is reported, not written."""
+    the same differences too often is reported, not written. `policy` (default: an enforcing pass
+    under `context.settings`) says what the pass may write."""
+    if policy is None:
+        policy = WritePolicy.decide(context.spec_set, context.settings)
+    pruning = context.settings.prune or context.live.orphans_observed
+    # Orphans draw on the pass's one delete budget first: they are what --prune was asked for,
+    # while old revisions are housekeeping that the next pass can finish.
+    prune_plans = _plan_prune(context, policy) if pruning else []
+    deletions_planned = sum(_deletions_in(plan) for plan in prune_plans)
     position = _creation_position()
     documents = sorted(context.spec_set, key=lambda document: position[document.kind])
     planned: dict[tuple[str, str], ResourcePlan] = {}
@@ -39,13 +53,16 @@ def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
                     pending_outputs=frozenset(pending),
                     conflicted=frozenset(conflicted),
                     waiting=frozenset(waiting),
+                    delete_budget=policy.deletions_left(deletions_planned),
                 ),
+                policy,
             ),
             context.spec_set,
         )
         if breaker is not None and resource_plan.key in breaker.attempts and not resource_plan.report_only:
             resource_plan = _break_perpetual_diff(resource_plan, document, breaker)
         planned[resource_plan.key] = resource_plan
+        deletions_planned += _deletions_in(resource_plan)
         if resource_plan.action is Action.CONFLICT:
             conflicted.add(resource_plan.key)
         if resource_plan.action is Action.WAITING:
@@ -58,9 +75,21 @@ def plan_all(context: PlanContext, breaker: DiffHistory | None = None) -> Plan:
             )
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
-    if context.settings.prune or context.live.orphans_observed:
-        resources = _order_deletions([*resources, *_plan_prune(context)], context)
+    if pruning:
+        resources = _order_deletions([*resources, *prune_plans], context)
     return Plan(tuple(resources))
+
+
+def _deletions_in(plan: ResourcePlan) -> int:
+    """What a resource plan spends of the delete budget: one per orphan deleted, one per call of a
+    `CLEANUP` group (an old revision deregistered). A deletion held back spends nothing, nor does
+    one held by self-heal or the breaker; one held by report mode does, so that a report shows
+    what enforcing would delete."""
+    if plan.held not in (None, Hold.REPORT_MODE):
+        return 0
+    if plan.action is Action.DELETE:
+        return 1
+    return sum(len(group.calls) for group in plan.groups if group.key[2] == CLEANUP)
 
 
 def _break_perpetual_diff(plan: ResourcePlan, document: Document, breaker: DiffHistory) -> ResourcePlan:
@@ -71,7 +100,7 @@ def _break_perpetual_diff(plan: ResourcePlan, document: Document, breaker: DiffH
         plan,
         action=Action.PERPETUAL_DIFF,
         message=describe(attempts, plan.delta),
-        report_only=True,
+        held=Hold.PERPETUAL_DIFF,
     )
 
 
@@ -79,7 +108,7 @@ def _annotation_is_true(document: Document, annotation: str) -> bool:
     return document.metadata.annotations.get(annotation, "false").lower() == "true"
 
 
-def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
+def _plan_document(document: Document, context: PlanContext, policy: WritePolicy) -> ResourcePlan:
     kind, name = document.kind, document.name
     if _annotation_is_true(document, ANNOTATION_PAUSED):
         return ResourcePlan(kind, name, Action.PAUSED, message="paused by annotation")
@@ -101,13 +130,12 @@ def _plan_document(document: Document, context: PlanContext) -> ResourcePlan:
         return ResourcePlan(kind, name, Action.CONFLICT, message=str(error))
     except DependencyWaiting as waiting:
         return ResourcePlan(kind, name, Action.WAITING, message=str(waiting))
-    self_heal = document.metadata.annotations.get(ANNOTATION_SELF_HEAL, "true").lower() != "false"
-    report_only = context.settings.report_only or (live is not None and not self_heal)
-    return replace(planned, report_only=report_only) if report_only != planned.report_only else planned
+    held = policy.hold_for_document(document.key, exists=live is not None)
+    return replace(planned, held=held) if held is not None else planned
 
 
-def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
-    """Deletions for owned orphans, within the per-pass limit and the mass-prune guard."""
+def _plan_prune(context: PlanContext, policy: WritePolicy) -> list[ResourcePlan]:
+    """Deletions for owned orphans, within the pass's delete budget and the mass-prune guard."""
     candidates: list[LiveResource] = [
         orphan
         for orphan in context.live.orphans
@@ -136,7 +164,7 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
                 Action.DELETE,
                 message="not pruned: the spec set would prune more than half of what is owned "
                 "(or has no documents); pass --allow-mass-prune to confirm",
-                report_only=True,
+                held=Hold.DELETE_HELD,
             )
             for orphan in candidates
         ]
@@ -146,26 +174,26 @@ def _plan_prune(context: PlanContext) -> list[ResourcePlan]:
     candidates = [orphan for orphan in candidates if orphan not in waiting]
     position = _creation_position()
     candidates.sort(key=lambda orphan: (-position[orphan.kind], orphan.name))
-    allowed = candidates[: context.settings.max_deletes]
-    deferred = candidates[context.settings.max_deletes :]
+    budget = policy.delete_budget
+    allowed = candidates[:budget]
+    deferred = candidates[budget:]
     plans = [
-        order_groups(
-            _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan), spec_set=None
+        replace(
+            order_groups(
+                _with_reason(kind_module(orphan.kind).plan_delete(orphan, context), orphan), spec_set=None
+            ),
+            held=policy.hold_for_deletion(),
         )
         for orphan in allowed
     ]
     plans += [
-        replace(
-            _listed(orphan), message=f"deferred: at most {context.settings.max_deletes} deletions per pass"
-        )
+        replace(_listed(orphan), message=f"deferred: at most {budget} deletions per pass")
         for orphan in deferred
     ]
     plans += [
         replace(_listed(orphan), message=f"{_replaced(orphan)}; deleted once the new one is steady")
         for orphan in waiting
     ]
-    if context.settings.report_only:
-        plans = [replace(plan, report_only=True) for plan in plans]
     return plans
 
 
@@ -176,7 +204,7 @@ def _replaced(orphan: LiveResource) -> str:
 
 
 def _listed(orphan: LiveResource) -> ResourcePlan:
-    return ResourcePlan(orphan.kind, orphan.name, Action.DELETE, report_only=True)
+    return ResourcePlan(orphan.kind, orphan.name, Action.DELETE, held=Hold.DELETE_HELD)
 
 
 def _why_orphaned(orphan: LiveResource) -> str:
@@ -194,8 +222,8 @@ def _replacement_steady(orphan: LiveResource, context: PlanContext) -> bool:
     successor = context.live_of(*orphan.replaced_by)
     if successor is None:
         return False
-    rollout = successor.details.get("rollout") or {}
-    return not rollout.get("failed") and rollout.get("rolloutState") in (None, "COMPLETED")
+    rollout = read_rollout(successor)
+    return rollout is None or rollout.steady
 
 
 def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> list[ResourcePlan]:

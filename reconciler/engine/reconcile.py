@@ -15,6 +15,8 @@ from reconciler.engine.breaker import DiffHistory, document_hash
 from reconciler.engine.executor import ExecutionResult, execute
 from reconciler.engine.observe import ProcessCache, observe_all, observe_environment
 from reconciler.engine.planner import plan_all
+from reconciler.engine.policy import Mode, WritePolicy
+from reconciler.engine.rollout import read_rollout
 from reconciler.plan.steps import Plan, ResourceKey
 from reconciler.resources.base import Clients, Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.spec import SpecSet
@@ -77,8 +79,17 @@ class Engine:
         )
         return Observation(environment=environment, live=live)
 
-    def plan(self, spec_set: SpecSet, observation: Observation) -> Plan:
-        """Plan against one observation; the perpetual-diff breaker learns what AWS answered."""
+    def plan(
+        self,
+        spec_set: SpecSet,
+        observation: Observation,
+        *,
+        mode: Mode | str = Mode.ENFORCE,
+        holds_lease: bool = True,
+    ) -> Plan:
+        """Plan against one observation under the pass's write policy (`WritePolicy.decide`, from
+        `mode`, the lease and the settings); the perpetual-diff breaker learns what AWS answered.
+        `plan` and `drift` plan as `apply` would, and simply do not execute."""
         plan = plan_all(
             PlanContext(
                 spec_set=spec_set,
@@ -87,6 +98,7 @@ class Engine:
                 settings=self._settings.plan,
             ),
             self._breaker,
+            WritePolicy.decide(spec_set, self._settings.plan, mode=mode, holds_lease=holds_lease),
         )
         self._breaker = self._breaker.observed(plan, _hashes(spec_set, self._breaker.attempts))
         self._spec_set = spec_set
@@ -99,7 +111,7 @@ class Engine:
     async def apply_pass(self, spec_set: SpecSet) -> PassResult:
         observation = await self.observe(spec_set)
         plan = self.plan(spec_set, observation)
-        if self._settings.plan.report_only or not plan.has_changes:
+        if not plan.has_changes:  # the plan already holds whatever the write policy does not allow
             return PassResult(plan=plan, observation=observation)
         return PassResult(plan=plan, observation=observation, execution=await self.execute(plan, observation))
 
@@ -129,7 +141,8 @@ class Engine:
     async def execute(
         self, plan: Plan, observation: Observation, *, may_write: Callable[[], bool] = lambda: True
     ) -> ExecutionResult:
-        """Issue a plan (or part of one) made from `observation`; `may_write` guards every call."""
+        """Issue a plan (or part of one) made from `observation`; its held resources are skipped.
+        `may_write` is the lease fence asked before every call, not a policy decision."""
         result = await execute(
             plan,
             clients=self._clients,
@@ -180,11 +193,7 @@ def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:
 
 def rollout_of(live: LiveResource | None) -> str | None:
     """The rollout state of a resource that rolls out (a service): `IN_PROGRESS`, `COMPLETED`,
-    `FAILED`, or None for kinds without rollouts. Kinds report it in `details["rollout"]`."""
-    if live is None:
-        return None
-    rollout = live.details.get("rollout") or {}
-    if rollout.get("failed"):
-        return "FAILED"
-    state = rollout.get("rolloutState")
-    return str(state) if state is not None else None
+    `FAILED`, or None for kinds without rollouts (`reconciler.engine.rollout.read_rollout`)."""
+    rollout = read_rollout(live)
+    summary = rollout.summary if rollout is not None else None
+    return summary.value if summary is not None else None

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.plan.delta import Delta, Path
+from reconciler.spec.graph import CLEANUP_PART
 from reconciler.spec.graph import GroupKey as GroupKey
 from reconciler.spec.models import MAIN_PART
 
@@ -79,6 +80,10 @@ def _pascal(snake: str) -> str:
 MAIN = MAIN_PART
 """The group of a resource's own object: what others wait for unless a reference says otherwise."""
 
+CLEANUP = CLEANUP_PART
+"""A group that deletes a resource's own old objects (a family's old task definition revisions):
+its calls count against the pass's one delete budget, as orphan deletions do."""
+
 
 @dataclass(frozen=True)
 class StepGroup:
@@ -103,6 +108,20 @@ class Action(StrEnum):
     """Writes stopped: the same differences came back after every write meant to fix them."""
 
 
+class Hold(StrEnum):
+    """Why a planned resource's calls are not issued this pass (the write policy's verdict)."""
+
+    REPORT_MODE = "report-mode"
+    """The pass does not write: `run --mode report`, or a replica that does not hold the lease."""
+    SELF_HEAL_OFF = "self-heal-off"
+    """The document says `ecs-reconciler/self-heal: "false"`: its drift is reported, never undone."""
+    DELETE_HELD = "delete-held"
+    """A deletion held back: no `--prune`, beyond the delete budget, the mass-prune guard, or a
+    replaced object whose successor is not steady yet."""
+    PERPETUAL_DIFF = "perpetual-diff"
+    """The same differences came back after every write meant to fix them: writes stopped."""
+
+
 class Status(StrEnum):
     """A resource's drift status, as `drift` reports it."""
 
@@ -125,11 +144,17 @@ class ResourcePlan:
     groups: tuple[StepGroup, ...] = ()
     message: str = ""
     warnings: tuple[str, ...] = ()
-    report_only: bool = False
+    held: Hold | None = None
+    """Why the calls are shown but not issued; None: they are issued."""
 
     @property
     def key(self) -> ResourceKey:
         return (self.kind, self.name)
+
+    @property
+    def report_only(self) -> bool:
+        """The calls are only shown (for whatever reason `held` gives)."""
+        return self.held is not None
 
     @property
     def calls(self) -> tuple[Call, ...]:

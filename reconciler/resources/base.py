@@ -145,6 +145,15 @@ class PlanContext:
     waiting: frozenset[tuple[str, str]] = frozenset()
     """Resources planned as waiting (an image not pushed yet): what needs one that does not exist
     yet waits too, instead of failing on an output that will not come."""
+    delete_budget: int | None = None
+    """What the pass's one delete budget (`--max-deletes`, shared by orphan deletions and old task
+    definition revisions) has left when this document is planned; the planner sets it from its
+    write policy. None outside a planning pass: `settings.max_deletes`."""
+
+    @property
+    def deletions_allowed(self) -> int:
+        """How many deletions of its own old objects this document may plan in this pass."""
+        return self.settings.max_deletes if self.delete_budget is None else self.delete_budget
 
     def live_of(self, kind: str, name: str) -> LiveResource | None:
         return self.live.resources.get((kind, name))

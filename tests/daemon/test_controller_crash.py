@@ -31,7 +31,7 @@ class CrashingEngine:
     async def observe(self, spec_set: Any, *, orphans: bool | None = None) -> Any:
         return object()
 
-    def plan(self, spec_set: Any, observation: Any) -> Any:
+    def plan(self, spec_set: Any, observation: Any, **write_policy: Any) -> Any:
         self.plans += 1
         raise KeyError("a bug in a kind's plan")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -630,3 +631,15 @@ def test_a_target_group_under_the_alternate_name_that_is_not_ours_is_only_report
     assert live.details["blocked"] == summary(NEW)
     plan = plan_target_group(spec_set, live)
     assert plan.action is Action.CONFLICT and plan.calls == ()
+
+
+def test_the_old_target_group_waits_for_a_pass_with_delete_budget_left(tmp_path: Path) -> None:
+    """Deleting a replaced target group spends the pass's one delete budget, as orphans and old
+    revisions do: with none left, the new one is created and the old one stays for a later pass."""
+    spec_set = stack(tmp_path)
+    live = tg_live(targets=0)
+    spent = replace(context(spec_set, live, lb_live()), delete_budget=0)
+    plan = KIND.plan(spec_set["TargetGroup", "web"], live, spent)
+    assert [group.key[2] for group in plan.groups] == [MAIN]
+    assert "delete budget is spent" in plan.message
+    assert [group.key[2] for group in plan_target_group(spec_set, live).groups] == [MAIN, CLEANUP_PART]

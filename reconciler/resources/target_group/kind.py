@@ -533,6 +533,8 @@ def _cleanup(
     document: Document, old: Mapping[str, Any], context: PlanContext
 ) -> tuple[tuple[StepGroup, ...], str]:
     """The group deleting a replaced target group (none while it cannot go yet), and why."""
+    if context.deletions_allowed < 1:
+        return (), f"{old['name']} is deleted in a later pass: this pass's delete budget is spent"
     if old["targets"]:
         return (), (
             f"{old['name']} is deleted once its {old['targets']} registered targets are gone "

@@ -608,9 +608,12 @@ class TaskDefinitionKind:
         stale = revisions_to_deregister(live, context)
         if not stale:
             return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
-        # Deregistering draws on ECS's slowest bucket (1 a second): at most --max-deletes a pass,
-        # the rest on the next ones, so lowering keepRevisions never stalls a pass for minutes.
-        now = list(reversed(stale))[: context.settings.max_deletes]  # the oldest first
+        # Deregistering draws on ECS's slowest bucket (1 a second): at most what the pass's one
+        # delete budget has left, the rest on the next passes, so lowering keepRevisions never
+        # stalls a pass for minutes.
+        now = list(reversed(stale))[: context.deletions_allowed]  # the oldest first
+        if not now:  # the budget is spent on other deletions this pass: the next ones continue
+            return ResourcePlan(self.kind, document.name, Action.NONE, warnings=warnings)
         return ResourcePlan(
             self.kind,
             document.name,
