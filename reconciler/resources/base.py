@@ -240,6 +240,17 @@ class ObserveContext:
     cache: ObserveCache
 
 
+class KindBase:
+    """The defaults of the `ResourceKind` protocol, for a kind class to inherit: a kind writes only
+    what it does differently. Stateless, as every kind is."""
+
+    async def observe_facts(
+        self, documents: Sequence[Document], context: ObserveContext
+    ) -> Mapping[str, Any]:
+        """No shared observations beyond the kind's own objects."""
+        return {}
+
+
 class ResourceKind(Protocol):
     """One kind of AWS resource. Implementations are stateless singletons."""
 
@@ -319,6 +330,7 @@ __all__ = [
     "Clients",
     "DependencyWaiting",
     "Environment",
+    "KindBase",
     "KindDescriptor",
     "LiveResource",
     "LiveState",

@@ -14,7 +14,7 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, normalise_strategy, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
-from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.cluster.model import ClusterSpec
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.spec import Document
@@ -104,7 +104,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class ClusterKind:
+class ClusterKind(KindBase):
     kind: ClassVar[str] = "Cluster"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -123,11 +123,6 @@ class ClusterKind:
                 name = by_aws_name[cluster["clusterName"]]
                 found[name] = _live(name, cluster)
         return found
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")

@@ -39,7 +39,7 @@ from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
-from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
 from reconciler.resources.load_balancer.model import LISTENERS_PART, ForwardAction, Listener, LoadBalancerSpec
 from reconciler.spec import Document
@@ -531,7 +531,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class LoadBalancerKind:
+class LoadBalancerKind(KindBase):
     kind: ClassVar[str] = "LoadBalancer"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -566,11 +566,6 @@ class LoadBalancerKind:
                 details["listeners"] = await _observe_listeners(client, arn, with_rules, https)
             found[document.name] = _live(document.name, balancer, tags.get(arn, {}), details)
         return found
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         client = context.clients.service("elbv2")

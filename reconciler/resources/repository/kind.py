@@ -26,7 +26,14 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, parse_json_text, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
-from reconciler.resources.base import ApiClient, Environment, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import (
+    ApiClient,
+    Environment,
+    KindBase,
+    LiveResource,
+    ObserveContext,
+    PlanContext,
+)
 from reconciler.resources.common import owned_by_instance, repository_uri, spec_fields, tag_delta
 from reconciler.resources.repository.model import KMS_KEY_ID, RepositorySpec
 from reconciler.spec import Document
@@ -272,7 +279,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class RepositoryKind:
+class RepositoryKind(KindBase):
     kind: ClassVar[str] = "Repository"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -301,11 +308,6 @@ class RepositoryKind:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(observe_one(repository)) for repository in repositories]
         return {task.result().name: task.result() for task in tasks}
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecr = context.clients.service("ecr")

@@ -22,7 +22,7 @@ from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
-from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
 from reconciler.resources.security_group.model import RULES_PART, SecurityGroupRule, SecurityGroupSpec
 from reconciler.spec import Document
@@ -314,7 +314,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class SecurityGroupKind:
+class SecurityGroupKind(KindBase):
     kind: ClassVar[str] = "SecurityGroup"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -341,11 +341,6 @@ class SecurityGroupKind:
                 if group is not None:
                     found[document.name] = _live(document.name, group)
         return found
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         owned: list[LiveResource] = []

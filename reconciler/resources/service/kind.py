@@ -26,7 +26,7 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_strategy, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
-from reconciler.resources.base import LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
 from reconciler.resources.service import autoscaling
 from reconciler.resources.service.model import ServiceSpec
@@ -386,7 +386,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class ServiceKind:
+class ServiceKind(KindBase):
     kind: ClassVar[str] = "Service"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -409,11 +409,6 @@ class ServiceKind:
             if context.spec_set["Service", name].spec_as(ServiceSpec).autoscaling is not None
         }
         return {live.name: live for live in await _with_autoscaling(context, found, managed)}
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")

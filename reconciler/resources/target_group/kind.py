@@ -39,7 +39,7 @@ from reconciler.plan.ownership import Ownership, source_of
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
-from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import ApiClient, KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
 from reconciler.resources.target_group.model import TargetGroupSpec
 from reconciler.spec import Document
@@ -291,7 +291,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class TargetGroupKind:
+class TargetGroupKind(KindBase):
     kind: ClassVar[str] = "TargetGroup"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
@@ -352,11 +352,6 @@ class TargetGroupKind:
                 live = replace(live, also_identifies=frozenset({selection.previous["TargetGroupArn"]}))
             found[document.name] = live
         return found
-
-    async def observe_facts(
-        self, documents: Sequence[Document], context: ObserveContext
-    ) -> Mapping[str, Any]:
-        return {}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         client = context.clients.service("elbv2")

@@ -28,7 +28,14 @@ from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
-from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
+from reconciler.resources.base import (
+    ApiClient,
+    KindBase,
+    LiveResource,
+    ObserveCache,
+    ObserveContext,
+    PlanContext,
+)
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
 from reconciler.resources.task_definition.model import TaskDefinitionSpec
@@ -449,7 +456,7 @@ REWRITES: tuple[Rewrite, ...] = (
 )
 
 
-class TaskDefinitionKind:
+class TaskDefinitionKind(KindBase):
     kind: ClassVar[str] = "TaskDefinition"
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
