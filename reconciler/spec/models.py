@@ -319,7 +319,7 @@ class ReferenceTo:
     target groups they forward to; its own object does not; ``None``: writes wait for nothing,
     as an image URI is known before its repository exists). ``also_after`` names a step group of
     every *other* document that refers to the same target (a service's target group is usable by
-    ECS only once a load balancer's listener forwards to it: ``("LoadBalancer", "listeners")``).
+    ECS only once a load balancer's listener forwards to it: the load balancers' listeners part).
     """
 
     kind: str
