@@ -51,9 +51,9 @@ from reconciler.engine.result import (
     requeue_for,
     result_of,
 )
-from reconciler.engine.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 from reconciler.plan.steps import Action, Plan, ResourceKey
 from reconciler.resources.base import TerminalPlanError
+from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 from reconciler.spec import SpecSet
 from reconciler.spec.secrets import mask_mapping
 

@@ -17,8 +17,8 @@ import structlog
 from reconciler.daemon.metrics import Metrics
 from reconciler.engine.report import FieldReport, ResourceReport
 from reconciler.engine.result import Changed, Failed, ReconcileResult
-from reconciler.engine.rollout import Rollout, RolloutFailure, RolloutState
 from reconciler.plan.steps import ResourceKey
+from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState
 
 log = structlog.get_logger(__name__)
 

@@ -9,17 +9,17 @@ and the write policy is applied here (each resource whose calls are not issued s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.engine.policy import WritePolicy
-from reconciler.engine.rollout import read_rollout
 from reconciler.plan.ownership import Ownership
 from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan, StepGroup
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
+from reconciler.resources.common import string_leaves
 from reconciler.resources.registry import kind_module, kinds_in_creation_order
+from reconciler.resources.rollout import read_rollout
 from reconciler.spec import ANNOTATION_ADOPT, ANNOTATION_PAUSED, Document, SpecSet
 
 
@@ -306,18 +306,7 @@ def _identities(live: LiveResource) -> frozenset[str]:
 def _refers_to(live: LiveResource, identities: frozenset[str]) -> bool:
     """Whether any value of the live object (its description and the kind's details) is one of
     `identities`: AWS objects refer to each other by whole ARNs or ids, never by a part of one."""
-    return any(value in identities for value in _leaves((live.state, live.details)))
-
-
-def _leaves(tree: Any) -> Iterator[str]:
-    if isinstance(tree, str):
-        yield tree
-    elif isinstance(tree, Mapping):
-        for value in tree.values():
-            yield from _leaves(value)
-    elif isinstance(tree, list | tuple):
-        for item in tree:
-            yield from _leaves(item)
+    return any(value in identities for value in string_leaves((live.state, live.details)))
 
 
 def _creation_position() -> dict[str, int]:

@@ -16,9 +16,9 @@ from reconciler.engine.executor import ExecutionResult, execute
 from reconciler.engine.observe import ProcessCache, observe_all, observe_environment
 from reconciler.engine.planner import plan_all
 from reconciler.engine.policy import Mode, WritePolicy
-from reconciler.engine.rollout import read_rollout
 from reconciler.plan.steps import Plan, ResourceKey
 from reconciler.resources.base import Clients, Environment, LiveResource, LiveState, PlanContext, PlanSettings
+from reconciler.resources.rollout import read_rollout
 from reconciler.spec import SpecSet
 
 
@@ -193,7 +193,7 @@ def _known_outputs(live: LiveState) -> dict[ResourceKey, Mapping[str, Any]]:
 
 def rollout_of(live: LiveResource | None) -> str | None:
     """The rollout state of a resource that rolls out (a service): `IN_PROGRESS`, `COMPLETED`,
-    `FAILED`, or None for kinds without rollouts (`reconciler.engine.rollout.read_rollout`)."""
+    `FAILED`, or None for kinds without rollouts (`reconciler.resources.rollout.read_rollout`)."""
     rollout = read_rollout(live)
     summary = rollout.summary if rollout is not None else None
     return summary.value if summary is not None else None

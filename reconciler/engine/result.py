@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.engine.executor import ResourceOutcome
-from reconciler.engine.rollout import Rollout, RolloutState
 from reconciler.plan.steps import Action, ResourcePlan
+from reconciler.resources.rollout import Rollout, RolloutState
 
 
 @dataclass(frozen=True)

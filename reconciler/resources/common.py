@@ -50,3 +50,16 @@ def repository_uri(environment: Environment, repository_name: str) -> str:
     """`{account}.dkr.ecr.{region}.{dns suffix}/{name}`: what ECR's `repositoryUri` will be."""
     host = f"{environment.account_id}.dkr.ecr.{environment.region}.{environment.dns_suffix}"
     return f"{host}/{repository_name}"
+
+
+def string_leaves(tree: Any) -> Iterator[str]:
+    """Every string in a tree of mappings and sequences: AWS objects refer to each other by whole
+    ARNs or ids, so "does this object name that one" is a membership test over its leaves."""
+    if isinstance(tree, str):
+        yield tree
+    elif isinstance(tree, Mapping):
+        for value in tree.values():
+            yield from string_leaves(value)
+    elif isinstance(tree, list | tuple):
+        for item in tree:
+            yield from string_leaves(item)

@@ -11,7 +11,7 @@ from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.subscribers import EventTeller, MetricsRecorder, Reconciled, StatusBoard
 from reconciler.engine.report import ResourceReport
 from reconciler.engine.result import Changed, Failed, ReconcileResult, Unchanged, Waiting
-from reconciler.engine.rollout import Rollout, RolloutFailure, RolloutState
+from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState
 
 KEY = ("Service", "web")
 

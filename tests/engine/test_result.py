@@ -19,9 +19,9 @@ from reconciler.engine.result import (
     requeue_for,
     result_of,
 )
-from reconciler.engine.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 from reconciler.plan.steps import Action, ResourcePlan
 from reconciler.resources.base import LiveResource
+from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 
 KEY = ("Service", "web")
 CONVERGE = 5.0

@@ -19,6 +19,7 @@ from reconciler.plan.delta import diff_trees
 from reconciler.plan.ownership import ownership_tags
 from reconciler.plan.steps import Action, Call
 from reconciler.resources.base import LiveResource
+from reconciler.resources.service.kind import rollout_details
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, repository_uri
 from reconciler.resources.task_definition.kind import (
     KIND,
@@ -569,11 +570,14 @@ def _revisions(count: int, *, unowned: frozenset[int] = frozenset()) -> list[dic
 
 
 def _service(task_definition: str, deployments: list[dict[str, Any]]) -> LiveResource:
+    """A live service as the Service kind observes it: its state, and its rollout in `details`."""
+    state = {"taskDefinition": task_definition, "deployments": deployments}
     return LiveResource(
         kind="Service",
         name="node-app",
         identifier="arn:aws:ecs:us-east-1:123456789012:service/node-app/node-app",
-        state={"taskDefinition": task_definition, "deployments": deployments},
+        state=state,
+        details={"rollout": rollout_details(state)},
     )
 
 
@@ -611,8 +615,8 @@ def test_cleanup_waits_while_a_service_of_the_family_is_mid_rollout() -> None:
     service = _service(
         "node-app:9",
         [
-            {"taskDefinition": _arn(9), "rolloutState": "IN_PROGRESS"},
-            {"taskDefinition": _arn(8), "rolloutState": "COMPLETED"},
+            {"status": "PRIMARY", "taskDefinition": _arn(9), "rolloutState": "IN_PROGRESS"},
+            {"status": "ACTIVE", "taskDefinition": _arn(8), "rolloutState": "COMPLETED"},
         ],
     )
     document_ = td_document(TUTORIAL_SPEC)

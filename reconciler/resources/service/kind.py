@@ -227,7 +227,7 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _rollout_details(state: Mapping[str, Any]) -> dict[str, Any]:
+def rollout_details(state: Mapping[str, Any]) -> dict[str, Any]:
     """What `apply --wait` and the daemon read without knowing the kind. `failed` is only a
     FAILED deployment ECS still lists: whether a past failure concerns the revision the spec wants
     needs the desired revision, so only the plan decides that (and says WAITING)."""
@@ -639,7 +639,7 @@ async def _with_autoscaling(
             outputs={"arn": service["serviceArn"], "name": service["serviceName"], "cluster": cluster},
             details={
                 **(details.get(ids.get(index, "")) or autoscaling.empty_details()),
-                "rollout": _rollout_details(service),
+                "rollout": rollout_details(service),
             },
         )
         for index, (name, cluster, service) in enumerate(found)

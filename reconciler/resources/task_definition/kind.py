@@ -36,7 +36,8 @@ from reconciler.resources.base import (
     ObserveContext,
     PlanContext,
 )
-from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
+from reconciler.resources.common import batched, owned_by_instance, spec_fields, string_leaves, tag_delta
+from reconciler.resources.rollout import RolloutState, read_rollout
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
 from reconciler.resources.task_definition.model import TaskDefinitionSpec
 from reconciler.spec import Document
@@ -259,27 +260,27 @@ def live_tree(state: Mapping[str, Any]) -> dict[str, Any]:
     return normalise_task_definition(state)
 
 
-def services_using(context: PlanContext, family: str) -> tuple[set[int], bool]:
-    """Revisions of `family` that live services run or deploy, and whether any such service is
-    mid-rollout (its older revision must stay registered until the rollout ends)."""
+def revisions_in_use(context: PlanContext, family: str) -> tuple[set[int], bool]:
+    """Revisions of `family` that any live object names (a service runs or deploys them), and
+    whether any such object is still rolling out (its older revision must stay registered until
+    the rollout ends). Asked of every live object by what it names, never of a kind by its shape."""
     in_use: set[int] = set()
     rolling = False
-    services = [live for live in context.live.resources.values() if live.kind == "Service"]
-    services += [live for live in context.live.orphans if live.kind == "Service"]
-    for service in services:
-        deployments = service.state.get("deployments") or []
-        references = [service.state.get("taskDefinition")] + [d.get("taskDefinition") for d in deployments]
+    for live in (*context.live.resources.values(), *context.live.orphans):
+        if live.kind == TaskDefinitionKind.kind:
+            continue
         revisions = {
             parsed[1]
-            for reference in references
-            if isinstance(reference, str)
+            for reference in string_leaves(live.state)
+            if ":task-definition/" in reference  # an ARN: what AWS objects name each other by
             and (parsed := family_and_revision(reference)) is not None
             and parsed[0] == family
         }
         if not revisions:
             continue
         in_use |= revisions
-        if any(deployment.get("rolloutState") == "IN_PROGRESS" for deployment in deployments):
+        rollout = read_rollout(live)
+        if rollout is not None and rollout.state is RolloutState.IN_PROGRESS:
             rolling = True
     return in_use, rolling
 
@@ -292,7 +293,7 @@ def revisions_to_deregister(live: LiveResource, context: PlanContext) -> list[Ma
     if not candidates:
         # The usual steady pass: no scan of every live service for each family (O(families x services)).
         return []
-    in_use, rolling = services_using(context, str(live.outputs["family"]))
+    in_use, rolling = revisions_in_use(context, str(live.outputs["family"]))
     if rolling:
         return []
     return [revision for revision in candidates if int(revision["revision"]) not in in_use]

@@ -3,7 +3,8 @@
 A kind whose objects roll out (a service) reports its latest rollout in
 `LiveResource.details["rollout"]` as `{"rolloutState", "taskDefinition", "failed": {"taskDefinition",
 "reason"} | None}`. `read_rollout` is the one place that reads that mapping; the planner, the
-daemon and `apply --wait` use the `Rollout` it returns, never the mapping.
+daemon, `apply --wait` and the kinds that must not act on what is still rolling out (task
+definition cleanup) use the `Rollout` it returns, never the mapping.
 """
 
 from __future__ import annotations
