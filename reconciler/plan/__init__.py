@@ -1,1 +1,1 @@
-"""The pure planning core: normalisation, typed deltas, plan steps. No I/O."""
+"""The pure planning core: normalisation, typed deltas, the keyed-children diff, plan steps. No I/O."""

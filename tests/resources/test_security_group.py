@@ -189,6 +189,51 @@ def test_a_changed_description_is_updated_not_revoked() -> None:
     assert [rule.source for rule in changes.extra] == ["10.0.0.0/8"]
 
 
+@pytest.mark.parametrize(
+    ("desired", "live", "diffs"),
+    [
+        (
+            [AtomicRule("tcp", 80, 80, "cidr", "0.0.0.0/0")],
+            [],
+            [
+                (
+                    ("ingress", "tcp 80-80 cidr 0.0.0.0/0"),
+                    {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidr": "0.0.0.0/0"},
+                    None,
+                )
+            ],
+        ),
+        (
+            [],
+            [AtomicRule("-1", None, None, "securityGroup", "sg-1", "old")],
+            [
+                (
+                    ("ingress", "-1 all ports securityGroup sg-1"),
+                    None,
+                    {"protocol": "-1", "securityGroup": "sg-1", "description": "old"},
+                )
+            ],
+        ),
+        (
+            [AtomicRule("tcp", 22, 22, "cidr", "10.0.0.0/8", "office")],
+            [AtomicRule("tcp", 22, 22, "cidr", "10.0.0.0/8")],
+            [(("ingress", "tcp 22-22 cidr 10.0.0.0/8", "description"), "office", None)],
+        ),
+        (
+            [AtomicRule("tcp", 22, 22, "cidr", "10.0.0.0/8")],
+            [AtomicRule("tcp", 22, 22, "cidr", "10.0.0.0/8", "by hand")],
+            [],
+        ),
+    ],
+    ids=["missing", "extra", "redescribed", "description-unmanaged"],
+)
+def test_rule_changes_name_each_rule_by_its_label_under_its_direction(
+    desired: list[AtomicRule], live: list[AtomicRule], diffs: list[tuple[Any, ...]]
+) -> None:
+    changes = rule_changes(desired, live, prefix=("ingress",))
+    assert [(diff.path, diff.desired, diff.live) for diff in changes.delta] == diffs
+
+
 def test_request_shape_groups_sources_per_port_range() -> None:
     permissions = to_ip_permissions(
         [

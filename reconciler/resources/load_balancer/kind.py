@@ -32,12 +32,13 @@ shape, and the spec, to one form.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NewType
 
+from reconciler.plan.children import diff_children
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort_by
 from reconciler.plan.rewrites import Handling, Rewrite
-from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
+from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import owned_by_instance, tag_delta
@@ -46,6 +47,11 @@ from reconciler.spec import Document
 
 APPLICATION = "application"
 IMMUTABLE = ("Scheme", "Type")
+
+ListenerPort = NewType("ListenerPort", int)
+"""A listener's port: its key among the listeners of one load balancer."""
+RulePriority = NewType("RulePriority", int)
+"""A listener rule's priority: its key among the rules of one listener."""
 
 _CONDITION_CONFIGS = {
     "path-pattern": "PathPatternConfig",
@@ -587,60 +593,55 @@ class LoadBalancerKind(KindBase):
 
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(LoadBalancerSpec)
-        name = document.name
         security_groups = (
             context.security_group_ids(spec.security_groups) if spec.security_groups is not None else None
         )
         desired = desired_tree(
             spec, subnets=context.subnet_ids(spec.subnets), security_groups=security_groups
         )
-        tags = context.desired_tags(document)
-        main: GroupKey = (self.kind, name, MAIN)
-
-        def target_group_arn(target_group: str) -> Any:
-            return context.output("TargetGroup", target_group, "arn")
-
-        def written(path: Path) -> Path | None:
-            return spec_path(path, spec)
-
         if live is None:
-            arn: Any = Ref(self.kind, name, "arn")
-            main_calls = [
-                Call(
-                    "elbv2",
-                    "create_load_balancer",
-                    {
-                        "Name": document.aws_name,
-                        **{key: value for key, value in desired.items()},
-                        "Tags": map_to_tags(tags, key="Key", value="Value"),
-                    },
-                    outputs={
-                        "arn": ("LoadBalancers", 0, "LoadBalancerArn"),
-                        "dnsName": ("LoadBalancers", 0, "DNSName"),
-                        "canonicalHostedZoneId": ("LoadBalancers", 0, "CanonicalHostedZoneId"),
-                    },
-                    description=f"create load balancer {document.aws_name}",
-                )
-            ]
-            if spec.attributes:
-                main_calls.append(elbv2.modify_attributes("load_balancer", arn, spec.attributes))
-            listener_calls, listener_diffs = _listener_calls(name, arn, spec, None, target_group_arn)
-            groups = (
-                StepGroup(main, tuple(main_calls)),
-                *(
-                    (StepGroup((self.kind, name, LISTENERS_PART), tuple(listener_calls)),)
-                    if listener_calls
-                    else ()
-                ),
-            )
-            delta = (
-                diff_trees(
-                    {**desired, **({"attributes": dict(spec.attributes)} if spec.attributes else {})}, None
-                )
-                + listener_diffs
-            )
-            return ResourcePlan(self.kind, name, Action.CREATE, delta.with_spec_paths(written), groups)
+            return self._plan_create(document, spec, desired, context)
+        return self._plan_update(document, spec, desired, live, context)
 
+    def _plan_create(
+        self, document: Document, spec: LoadBalancerSpec, desired: Mapping[str, Any], context: PlanContext
+    ) -> ResourcePlan:
+        name = document.name
+        arn = Ref(self.kind, name, "arn")
+        tags = context.desired_tags(document)
+        main_calls = [
+            Call(
+                "elbv2",
+                "create_load_balancer",
+                {"Name": document.aws_name, **desired, "Tags": map_to_tags(tags, key="Key", value="Value")},
+                outputs={
+                    "arn": ("LoadBalancers", 0, "LoadBalancerArn"),
+                    "dnsName": ("LoadBalancers", 0, "DNSName"),
+                    "canonicalHostedZoneId": ("LoadBalancers", 0, "CanonicalHostedZoneId"),
+                },
+                description=f"create load balancer {document.aws_name}",
+            )
+        ]
+        if spec.attributes:
+            main_calls.append(elbv2.modify_attributes("load_balancer", arn, spec.attributes))
+        listener_calls, listener_delta = _listener_calls(name, arn, spec, None, _target_group_arns(context))
+        groups = (
+            StepGroup((self.kind, name, MAIN), tuple(main_calls)),
+            *_listeners_group(name, listener_calls),
+        )
+        attributes = {"attributes": dict(spec.attributes)} if spec.attributes else {}
+        delta = diff_trees({**desired, **attributes}, None) + listener_delta
+        return ResourcePlan(self.kind, name, Action.CREATE, delta.with_spec_paths(_written_in(spec)), groups)
+
+    def _plan_update(
+        self,
+        document: Document,
+        spec: LoadBalancerSpec,
+        desired: Mapping[str, Any],
+        live: LiveResource,
+        context: PlanContext,
+    ) -> ResourcePlan:
+        name = document.name
         delta = diff_trees(desired, live_tree(live.state))
         immutable = Delta(tuple(diff for diff in delta if diff.path[0] in IMMUTABLE))
         if immutable:
@@ -649,71 +650,21 @@ class LoadBalancerKind(KindBase):
                 self.kind,
                 name,
                 Action.CONFLICT,
-                delta.with_spec_paths(written),
+                delta.with_spec_paths(_written_in(spec)),
                 message=f"load balancer {document.aws_name} cannot change {changes} in place; "
                 "delete it or rename the load balancer to apply",
             )
-        arn = live.identifier
-        main_calls = []
-        if delta.touches(("SecurityGroups",)):
-            main_calls.append(
-                Call(
-                    "elbv2",
-                    "set_security_groups",
-                    {"LoadBalancerArn": arn, "SecurityGroups": desired["SecurityGroups"]},
-                    description="set load balancer security groups",
-                )
-            )
-        if delta.touches(("Subnets",)):
-            main_calls.append(
-                Call(
-                    "elbv2",
-                    "set_subnets",
-                    {"LoadBalancerArn": arn, "Subnets": desired["Subnets"]},
-                    description="set load balancer subnets",
-                )
-            )
-        if delta.touches(("IpAddressType",)):
-            main_calls.append(
-                Call(
-                    "elbv2",
-                    "set_ip_address_type",
-                    {"LoadBalancerArn": arn, "IpAddressType": desired["IpAddressType"]},
-                    description="set load balancer IP address type",
-                )
-            )
-        live_attributes = live.details.get("attributes") or {}
-        attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)
-        if attribute_changes:
-            main_calls.append(elbv2.modify_attributes("load_balancer", arn, attribute_changes))
-        tag_changes, tag_diffs = tag_delta(tags, live.tags)
-        if tag_changes:
-            main_calls.append(
-                Call(
-                    "elbv2",
-                    "add_tags",
-                    {"ResourceArns": [arn], "Tags": map_to_tags(tag_changes, key="Key", value="Value")},
-                    description="tag load balancer",
-                )
-            )
-        listener_calls, listener_diffs = _listener_calls(
-            name, arn, spec, live.details.get("listeners"), target_group_arn
+        main_calls, main_delta = _main_update_calls(
+            spec, desired, delta, live, tags=context.desired_tags(document)
+        )
+        listener_calls, listener_delta = _listener_calls(
+            name, live.identifier, spec, live.details.get("listeners"), _target_group_arns(context)
         )
         groups = (
-            *((StepGroup(main, tuple(main_calls)),) if main_calls else ()),
-            *(
-                (StepGroup((self.kind, name, LISTENERS_PART), tuple(listener_calls)),)
-                if listener_calls
-                else ()
-            ),
+            *((StepGroup((self.kind, name, MAIN), tuple(main_calls)),) if main_calls else ()),
+            *_listeners_group(name, listener_calls),
         )
-        attribute_diffs = Delta(
-            tuple(
-                FieldDiff(("attributes", key), value, live_attributes.get(key))
-                for key, value in sorted(attribute_changes.items())
-            )
-        )
-        full_delta = (delta + attribute_diffs + tag_diffs + listener_diffs).with_spec_paths(written)
+        full_delta = (main_delta + listener_delta).with_spec_paths(_written_in(spec))
         return ResourcePlan(self.kind, name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups)
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
@@ -728,6 +679,70 @@ class LoadBalancerKind(KindBase):
         )
 
 
+def _target_group_arns(context: PlanContext) -> Callable[[str], Any]:
+    def target_group_arn(target_group: str) -> Any:
+        return context.output("TargetGroup", target_group, "arn")
+
+    return target_group_arn
+
+
+def _written_in(spec: LoadBalancerSpec) -> Callable[[Path], Path | None]:
+    def written(path: Path) -> Path | None:
+        return spec_path(path, spec)
+
+    return written
+
+
+def _listeners_group(name: str, calls: Sequence[Call]) -> tuple[StepGroup, ...]:
+    return (StepGroup((LoadBalancerKind.kind, name, LISTENERS_PART), tuple(calls)),) if calls else ()
+
+
+# The load balancer's own setters, one per field group that differs, in this order.
+_SETTERS = (
+    ("SecurityGroups", "set_security_groups", "set load balancer security groups"),
+    ("Subnets", "set_subnets", "set load balancer subnets"),
+    ("IpAddressType", "set_ip_address_type", "set load balancer IP address type"),
+)
+
+
+def _main_update_calls(
+    spec: LoadBalancerSpec,
+    desired: Mapping[str, Any],
+    delta: Delta,
+    live: LiveResource,
+    *,
+    tags: Mapping[str, str],
+) -> tuple[list[Call], Delta]:
+    """The MAIN group's calls on an existing load balancer, and its delta: fields, attributes, tags."""
+    arn = live.identifier
+    calls = [
+        Call("elbv2", operation, {"LoadBalancerArn": arn, field: desired[field]}, description=description)
+        for field, operation, description in _SETTERS
+        if delta.touches((field,))
+    ]
+    live_attributes = live.details.get("attributes") or {}
+    attribute_changes = elbv2.changed_attributes(spec.attributes, live_attributes)
+    if attribute_changes:
+        calls.append(elbv2.modify_attributes("load_balancer", arn, attribute_changes))
+    tag_changes, tag_diffs = tag_delta(tags, live.tags)
+    if tag_changes:
+        calls.append(
+            Call(
+                "elbv2",
+                "add_tags",
+                {"ResourceArns": [arn], "Tags": map_to_tags(tag_changes, key="Key", value="Value")},
+                description="tag load balancer",
+            )
+        )
+    attribute_diffs = Delta(
+        tuple(
+            FieldDiff(("attributes", key), value, live_attributes.get(key))
+            for key, value in sorted(attribute_changes.items())
+        )
+    )
+    return calls, delta + attribute_diffs + tag_diffs
+
+
 def _listener_calls(
     name: str,
     load_balancer_arn: Any,
@@ -735,83 +750,105 @@ def _listener_calls(
     live_listeners: Mapping[int, Mapping[str, Any]] | None,
     target_group_arn: Callable[[str], Any],
 ) -> tuple[list[Call], Delta]:
-    """Exactly the listener and rule changes: by port, then by priority."""
+    """Exactly the listener and rule changes: by port, then by priority. Listeners the spec no
+    longer names go first; then, port by port, the listener, its certificates and its rules."""
     if spec.listeners is None:
         return [], Delta()
     live_listeners = live_listeners or {}
-    calls: list[Call] = []
-    diffs: list[FieldDiff] = []
-    wanted_ports = {listener.port for listener in spec.listeners}
-    for port in sorted(set(live_listeners) - wanted_ports):
-        diffs.append(FieldDiff(("listeners", port), None, live_listener(live_listeners[port]["listener"])))
-        calls.append(
-            Call(
-                "elbv2",
-                "delete_listener",
-                {"ListenerArn": live_listeners[port]["arn"]},
-                description=f"delete listener :{port}",
-            )
+    listeners = {
+        ListenerPort(listener.port): listener
+        for listener in sorted(spec.listeners, key=lambda item: item.port)
+    }
+    desired = {port: desired_listener(listener, target_group_arn) for port, listener in listeners.items()}
+    changes = diff_children(
+        desired,
+        {
+            ListenerPort(port): live_listener(observed["listener"])
+            for port, observed in sorted(live_listeners.items())
+        },
+        prefix=("listeners",),
+    )
+    calls = [
+        Call(
+            "elbv2",
+            "delete_listener",
+            {"ListenerArn": live_listeners[port]["arn"]},
+            description=f"delete listener :{port}",
         )
-    for listener in sorted(spec.listeners, key=lambda item: item.port):
-        port = listener.port
-        desired = desired_listener(listener, target_group_arn)
+        for port in changes.removed
+    ]
+    delta = changes.delta_of(changes.removed)
+    for port, listener in listeners.items():
         observed = live_listeners.get(port)
         if observed is None:
             listener_arn: Any = Ref(LoadBalancerKind.kind, name, f"listener:{port}")
-            diffs.append(FieldDiff(("listeners", port), desired, None))
-            calls.append(
-                Call(
-                    "elbv2",
-                    "create_listener",
-                    {"LoadBalancerArn": load_balancer_arn, "Port": port, **_listener_request(desired)},
-                    outputs={f"listener:{port}": ("Listeners", 0, "ListenerArn")},
-                    description=f"create listener :{port}",
-                )
-            )
-            live_rules: Mapping[int, Mapping[str, Any]] = {}
-            live_certificates: frozenset[str] = frozenset()
+            calls.append(_create_listener(load_balancer_arn, port, desired[port]))
         else:
             listener_arn = observed["arn"]
-            listener_delta = diff_trees(
-                desired, live_listener(observed["listener"]), path=("listeners", port)
-            )
-            diffs += listener_delta
-            if listener_delta:
-                changed = {str(diff.path[2]) for diff in listener_delta}
-                request = _listener_request(desired)
-                fields = (
-                    {"DefaultActions"} if "DefaultAction" in changed or "DefaultActions" in changed else set()
-                )
-                if "Protocol" in changed:
-                    fields |= set(request)  # a protocol change needs its certificates and policy alongside
-                fields |= changed & {"SslPolicy", "Certificates"}
-                calls.append(
-                    Call(
-                        "elbv2",
-                        "modify_listener",
-                        {
-                            "ListenerArn": listener_arn,
-                            **{key: request[key] for key in sorted(fields) if key in request},
-                        },
-                        description=f"modify listener :{port}",
-                    )
-                )
-            live_rules = observed.get("rules") or {}
-            live_certificates = live_additional_certificates(
+            if port in changes.changed:
+                calls.append(_modify_listener(listener_arn, port, desired[port], changes.deltas[port]))
+        child_calls, child_delta = _listener_children(
+            listener, listener_arn, observed, desired[port], target_group_arn
+        )
+        calls += child_calls
+        delta += changes.delta_of((port,)) + child_delta
+    return calls, delta
+
+
+def _create_listener(load_balancer_arn: Any, port: ListenerPort, desired: Mapping[str, Any]) -> Call:
+    return Call(
+        "elbv2",
+        "create_listener",
+        {"LoadBalancerArn": load_balancer_arn, "Port": port, **_listener_request(desired)},
+        outputs={f"listener:{port}": ("Listeners", 0, "ListenerArn")},
+        description=f"create listener :{port}",
+    )
+
+
+def _modify_listener(listener_arn: Any, port: ListenerPort, desired: Mapping[str, Any], delta: Delta) -> Call:
+    """ModifyListener with the fields that differ, and what ELBv2 needs alongside them."""
+    changed = {str(diff.path[2]) for diff in delta}
+    request = _listener_request(desired)
+    fields = {"DefaultActions"} if "DefaultAction" in changed or "DefaultActions" in changed else set()
+    if "Protocol" in changed:
+        fields |= set(request)  # a protocol change needs its certificates and policy alongside
+    fields |= changed & {"SslPolicy", "Certificates"}
+    return Call(
+        "elbv2",
+        "modify_listener",
+        {"ListenerArn": listener_arn, **{key: request[key] for key in sorted(fields) if key in request}},
+        description=f"modify listener :{port}",
+    )
+
+
+def _listener_children(
+    listener: Listener,
+    listener_arn: Any,
+    observed: Mapping[str, Any] | None,
+    desired: Mapping[str, Any],
+    target_group_arn: Callable[[str], Any],
+) -> tuple[list[Call], Delta]:
+    """A listener's certificate list (HTTPS only) and its rules (when the spec sets them)."""
+    calls: list[Call] = []
+    diffs: list[FieldDiff] = []
+    if listener.protocol == "HTTPS":
+        live_certificates = (
+            live_additional_certificates(
                 observed.get("certificates") or (), default=(desired.get("Certificates") or [None])[0]
             )
-        if listener.protocol == "HTTPS":
-            certificate_calls, certificate_diffs = _certificate_calls(
-                port, listener_arn, additional_certificates(listener), live_certificates
-            )
-            calls += certificate_calls
-            diffs += certificate_diffs
-        if listener.rules is None:
-            continue
-        rule_calls, rule_diffs = _rule_calls(listener, listener_arn, live_rules, target_group_arn)
-        calls += rule_calls
-        diffs += rule_diffs
-    return calls, Delta(tuple(diffs))
+            if observed is not None
+            else frozenset()
+        )
+        certificate_calls, certificate_diffs = _certificate_calls(
+            listener.port, listener_arn, additional_certificates(listener), live_certificates
+        )
+        calls += certificate_calls
+        diffs += certificate_diffs
+    if listener.rules is None:
+        return calls, Delta(tuple(diffs))
+    live_rules = (observed.get("rules") or {}) if observed is not None else {}
+    rule_calls, rule_delta = _rule_calls(listener, listener_arn, live_rules, target_group_arn)
+    return calls + rule_calls, Delta(tuple(diffs)) + rule_delta
 
 
 def _certificate_calls(
@@ -839,30 +876,33 @@ def _rule_calls(
     listener_arn: Any,
     live_rules: Mapping[int, Mapping[str, Any]],
     target_group_arn: Callable[[str], Any],
-) -> tuple[list[Call], list[FieldDiff]]:
+) -> tuple[list[Call], Delta]:
     port = listener.port
-    calls: list[Call] = []
-    diffs: list[FieldDiff] = []
-    wanted = {rule.priority: desired_rule(rule, target_group_arn) for rule in listener.rules or ()}
+    desired = {
+        RulePriority(rule.priority): desired_rule(rule, target_group_arn)
+        for rule in sorted(listener.rules or (), key=lambda item: item.priority)
+    }
+    changes = diff_children(
+        desired,
+        {RulePriority(priority): live_rule(rule) for priority, rule in sorted(live_rules.items())},
+        prefix=("listeners", port, "rules"),
+    )
     # Deletions first, so a priority freed here is never the reason a create fails.
-    for priority in sorted(set(live_rules) - set(wanted)):
-        diffs.append(FieldDiff(("listeners", port, "rules", priority), None, live_rule(live_rules[priority])))
-        calls.append(
-            Call(
-                "elbv2",
-                "delete_rule",
-                {"RuleArn": live_rules[priority]["RuleArn"]},
-                description=f"delete rule {priority} on :{port}",
-            )
+    calls = [
+        Call(
+            "elbv2",
+            "delete_rule",
+            {"RuleArn": live_rules[priority]["RuleArn"]},
+            description=f"delete rule {priority} on :{port}",
         )
-    for priority, desired in sorted(wanted.items()):
+        for priority in changes.removed
+    ]
+    for priority in changes.puts:
         request = {
-            "Conditions": [condition_request(condition) for condition in desired["Conditions"]],
-            "Actions": [action_request(desired["Action"])],
+            "Conditions": [condition_request(condition) for condition in desired[priority]["Conditions"]],
+            "Actions": [action_request(desired[priority]["Action"])],
         }
-        observed = live_rules.get(priority)
-        if observed is None:
-            diffs.append(FieldDiff(("listeners", port, "rules", priority), desired, None))
+        if changes.is_added(priority):
             calls.append(
                 Call(
                     "elbv2",
@@ -871,19 +911,16 @@ def _rule_calls(
                     description=f"create rule {priority} on :{port}",
                 )
             )
-            continue
-        rule_delta = diff_trees(desired, live_rule(observed), path=("listeners", port, "rules", priority))
-        if rule_delta:
-            diffs += rule_delta
+        else:
             calls.append(
                 Call(
                     "elbv2",
                     "modify_rule",
-                    {"RuleArn": observed["RuleArn"], **request},
+                    {"RuleArn": live_rules[priority]["RuleArn"], **request},
                     description=f"modify rule {priority} on :{port}",
                 )
             )
-    return calls, diffs
+    return calls, changes.delta_of(changes.removed) + changes.delta_of(changes.puts)
 
 
 def _listener_request(desired: Mapping[str, Any]) -> dict[str, Any]:

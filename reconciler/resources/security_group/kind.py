@@ -14,10 +14,11 @@ to its `id` output.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NewType
 
-from reconciler.plan.delta import Delta, FieldDiff, diff_trees
+from reconciler.plan.children import diff_children
+from reconciler.plan.delta import Delta, Path, diff_trees
 from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
 from reconciler.plan.rewrites import Handling, Rewrite
@@ -144,31 +145,43 @@ def _unique(rules: Iterable[AtomicRule]) -> list[AtomicRule]:
     return sorted(by_identity.values(), key=lambda rule: tuple(str(part) for part in rule.identity))
 
 
+RuleIdentity = NewType("RuleIdentity", tuple[Any, ...])
+"""An atomic rule's `identity`: its key among the rules of one direction of one group."""
+
+
 @dataclass(frozen=True)
 class RuleChanges:
     missing: tuple[AtomicRule, ...] = ()
     extra: tuple[AtomicRule, ...] = ()
     redescribed: tuple[AtomicRule, ...] = ()
     """Rules present on both sides whose description the spec sets differently (desired form)."""
+    delta: Delta = field(default_factory=Delta)
+    """The missing, then the extra, then the redescribed rules' diffs, each under its label."""
 
     def __bool__(self) -> bool:
         return bool(self.missing or self.extra or self.redescribed)
 
 
-def rule_changes(desired: Sequence[AtomicRule], live: Sequence[AtomicRule]) -> RuleChanges:
-    """Exactly what to authorize, revoke and re-describe; a description the spec leaves out is not managed."""
-    live_by_identity = {rule.identity: rule for rule in live}
-    desired_identities = {rule.identity for rule in desired}
+def rule_changes(
+    desired: Sequence[AtomicRule], live: Sequence[AtomicRule], *, prefix: Path = ()
+) -> RuleChanges:
+    """Exactly what to authorize, revoke and re-describe; a description the spec leaves out is not
+    managed. The delta names each rule by its label under `prefix` (its direction)."""
+    desired_by_identity = {RuleIdentity(rule.identity): rule for rule in desired}
+    live_by_identity = {RuleIdentity(rule.identity): rule for rule in live}
+    # Both sides agree on every field of the identity; the only field left to differ is a
+    # description the spec sets (a view leaves out what is None).
+    changes = diff_children(
+        {identity: _rule_view(rule) for identity, rule in desired_by_identity.items()},
+        {identity: _rule_view(rule) for identity, rule in live_by_identity.items()},
+        prefix=prefix,
+        path_item=lambda identity: AtomicRule(*identity).label,
+    )
     return RuleChanges(
-        missing=tuple(rule for rule in desired if rule.identity not in live_by_identity),
-        extra=tuple(rule for rule in live if rule.identity not in desired_identities),
-        redescribed=tuple(
-            rule
-            for rule in desired
-            if rule.identity in live_by_identity
-            and rule.description is not None
-            and live_by_identity[rule.identity].description != rule.description
-        ),
+        missing=tuple(desired_by_identity[identity] for identity in changes.added),
+        extra=tuple(live_by_identity[identity] for identity in changes.removed),
+        redescribed=tuple(desired_by_identity[identity] for identity in changes.changed),
+        delta=changes.delta_of((*changes.added, *changes.removed, *changes.changed)),
     )
 
 
@@ -362,115 +375,31 @@ class SecurityGroupKind(KindBase):
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(SecurityGroupSpec)
         vpc_id = context.vpc_id(spec.vpc)
-        tags = context.desired_tags(document)
-        main: GroupKey = (self.kind, document.name, MAIN)
-        group_id: Any = Ref(self.kind, document.name, "id") if live is None else live.identifier
-
         if live is not None:
-            immutable = diff_trees(
-                {"vpc": vpc_id, **({"description": spec.description} if spec.description else {})},
-                {"vpc": live.state.get("VpcId"), "description": live.state.get("Description")},
-            )
-            if immutable:
-                changes = ", ".join(f"{d.dotted_path} {d.live!r} -> {d.desired!r}" for d in immutable)
-                return ResourcePlan(
-                    self.kind,
-                    document.name,
-                    Action.CONFLICT,
-                    immutable,
-                    message=f"security group {live.identifier} cannot change {changes} in place; "
-                    "delete it or rename the group to apply",
-                )
-
-        # A new group starts with no ingress and EC2's allow-all egress rule.
-        live_rules = {
-            "ingress": expand_permissions(live.state.get("IpPermissions")) if live else [],
-            "egress": expand_permissions(live.state.get("IpPermissionsEgress"))
-            if live
-            else [AWS_DEFAULT_EGRESS],
-        }
+            conflict = _immutable_conflict(self.kind, document.name, spec, vpc_id, live)
+            if conflict is not None:
+                return conflict
+        group_id: Any = Ref(self.kind, document.name, "id") if live is None else live.identifier
 
         def referenced_id(name: str) -> Any:
             return group_id if name == document.name else context.output(self.kind, name, "id")
 
-        rule_calls: list[Call] = []
-        rule_diffs: list[FieldDiff] = []
-        for direction, spec_rules in (("ingress", spec.ingress), ("egress", spec.egress)):
-            if spec_rules is None:
-                continue  # a direction the spec leaves out (AWS's default egress, say) is not managed
-            rule_delta = rule_changes(expand_spec_rules(spec_rules, referenced_id), live_rules[direction])
-            rule_calls += _rule_calls(direction, group_id, rule_delta)
-            # A spec rule is reported at its item (`ingress[0]`); an extra live rule, which no item
-            # writes, by its label under the list (the `(direction, label)` path already says that).
-            written = spec_rule_indexes(spec_rules, referenced_id)
-            rule_diffs += [
-                FieldDiff(
-                    (direction, rule.label),
-                    _rule_view(rule),
-                    None,
-                    spec_path=(direction, written[rule.identity]),
-                )
-                for rule in rule_delta.missing
-            ]
-            rule_diffs += [
-                FieldDiff((direction, rule.label), None, _rule_view(rule)) for rule in rule_delta.extra
-            ]
-            rule_diffs += [
-                FieldDiff(
-                    (direction, rule.label, "description"),
-                    rule.description,
-                    _description_of(rule, live_rules[direction]),
-                    spec_path=(direction, written[rule.identity], "description"),
-                )
-                for rule in rule_delta.redescribed
-            ]
-        rules_group = StepGroup((self.kind, document.name, RULES_PART), tuple(rule_calls))
-
+        rule_calls, rule_delta = _plan_rules(spec, live, group_id, referenced_id)
+        rules_group = (
+            (StepGroup((self.kind, document.name, RULES_PART), tuple(rule_calls)),) if rule_calls else ()
+        )
+        main: GroupKey = (self.kind, document.name, MAIN)
+        tags = context.desired_tags(document)
         if live is None:
-            create = Call(
-                "ec2",
-                "create_security_group",
-                {
-                    "GroupName": document.aws_name,
-                    "Description": spec.description or DEFAULT_DESCRIPTION,
-                    "VpcId": vpc_id,
-                    "TagSpecifications": [
-                        {
-                            "ResourceType": "security-group",
-                            "Tags": map_to_tags(tags, key="Key", value="Value"),
-                        }
-                    ],
-                },
-                outputs={"id": ("GroupId",)},
-                description=f"create security group {document.aws_name}",
-            )
-            groups = (StepGroup(main, (create,)), *((rules_group,) if rule_calls else ()))
-            delta = diff_trees({"groupName": document.aws_name, "vpc": vpc_id}, None) + Delta(
-                tuple(rule_diffs)
-            )
+            create = _create_group(document, spec, vpc_id, tags)
+            delta = diff_trees({"groupName": document.aws_name, "vpc": vpc_id}, None) + rule_delta
+            groups = (StepGroup(main, (create,)), *rules_group)
             return ResourcePlan(self.kind, document.name, Action.CREATE, delta, groups)
 
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
-        main_calls = (
-            (
-                Call(
-                    "ec2",
-                    "create_tags",
-                    {
-                        "Resources": [live.identifier],
-                        "Tags": map_to_tags(tag_changes, key="Key", value="Value"),
-                    },
-                    description="tag security group",
-                ),
-            )
-            if tag_changes
-            else ()
-        )
-        groups = (
-            *((StepGroup(main, main_calls),) if main_calls else ()),
-            *((rules_group,) if rule_calls else ()),
-        )
-        delta = Delta(tuple(rule_diffs)) + tag_diffs
+        main_calls = (_tag_group(live.identifier, tag_changes),) if tag_changes else ()
+        groups = (*((StepGroup(main, main_calls),) if main_calls else ()), *rules_group)
+        delta = rule_delta + tag_diffs
         return ResourcePlan(self.kind, document.name, Action.UPDATE if delta else Action.NONE, delta, groups)
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
@@ -498,6 +427,92 @@ class SecurityGroupKind(KindBase):
         return ResourcePlan(self.kind, live.name, Action.DELETE, groups=groups)
 
 
+def _immutable_conflict(
+    kind: str, name: str, spec: SecurityGroupSpec, vpc_id: Any, live: LiveResource
+) -> ResourcePlan | None:
+    """A conflict plan when the spec asks for another VPC or description, which EC2 cannot change."""
+    immutable = diff_trees(
+        {"vpc": vpc_id, **({"description": spec.description} if spec.description else {})},
+        {"vpc": live.state.get("VpcId"), "description": live.state.get("Description")},
+    )
+    if not immutable:
+        return None
+    changes = ", ".join(f"{d.dotted_path} {d.live!r} -> {d.desired!r}" for d in immutable)
+    return ResourcePlan(
+        kind,
+        name,
+        Action.CONFLICT,
+        immutable,
+        message=f"security group {live.identifier} cannot change {changes} in place; "
+        "delete it or rename the group to apply",
+    )
+
+
+def _plan_rules(
+    spec: SecurityGroupSpec,
+    live: LiveResource | None,
+    group_id: Any,
+    referenced_id: Callable[[str], Any],
+) -> tuple[list[Call], Delta]:
+    """The rules group's calls and delta, direction by direction."""
+    # A new group starts with no ingress and EC2's allow-all egress rule.
+    live_rules = {
+        "ingress": expand_permissions(live.state.get("IpPermissions")) if live else [],
+        "egress": expand_permissions(live.state.get("IpPermissionsEgress")) if live else [AWS_DEFAULT_EGRESS],
+    }
+    calls: list[Call] = []
+    delta = Delta()
+    for direction, spec_rules in (("ingress", spec.ingress), ("egress", spec.egress)):
+        if spec_rules is None:
+            continue  # a direction the spec leaves out (AWS's default egress, say) is not managed
+        desired = expand_spec_rules(spec_rules, referenced_id)
+        changes = rule_changes(desired, live_rules[direction], prefix=(direction,))
+        calls += _rule_calls(direction, group_id, changes)
+        # A spec rule is reported at its item (`ingress[0]`); an extra live rule, which no item
+        # writes, by its label under the list (the `(direction, label)` path already says that).
+        written = spec_rule_indexes(spec_rules, referenced_id)
+        delta += changes.delta.with_spec_paths(
+            _at_items({rule.label: written[rule.identity] for rule in desired})
+        )
+    return calls, delta
+
+
+def _at_items(items: Mapping[str, int]) -> Callable[[Path], Path | None]:
+    """`(direction, label, ...)` as `(direction, index, ...)` for the rules the spec writes."""
+
+    def at_item(path: Path) -> Path | None:
+        index = items.get(str(path[1]))
+        return None if index is None else (path[0], index, *path[2:])
+
+    return at_item
+
+
+def _create_group(document: Document, spec: SecurityGroupSpec, vpc_id: Any, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ec2",
+        "create_security_group",
+        {
+            "GroupName": document.aws_name,
+            "Description": spec.description or DEFAULT_DESCRIPTION,
+            "VpcId": vpc_id,
+            "TagSpecifications": [
+                {"ResourceType": "security-group", "Tags": map_to_tags(tags, key="Key", value="Value")}
+            ],
+        },
+        outputs={"id": ("GroupId",)},
+        description=f"create security group {document.aws_name}",
+    )
+
+
+def _tag_group(group_id: str, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ec2",
+        "create_tags",
+        {"Resources": [group_id], "Tags": map_to_tags(tags, key="Key", value="Value")},
+        description="tag security group",
+    )
+
+
 def _rule_view(rule: AtomicRule) -> dict[str, Any]:
     return {
         key: value
@@ -510,10 +525,6 @@ def _rule_view(rule: AtomicRule) -> dict[str, Any]:
         }.items()
         if value is not None
     }
-
-
-def _description_of(rule: AtomicRule, live: Sequence[AtomicRule]) -> str | None:
-    return next((item.description for item in live if item.identity == rule.identity), None)
 
 
 def _revoke(direction: str, group_id: Any, rules: Sequence[AtomicRule]) -> Call:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NewType
 
+from reconciler.plan.children import diff_children
 from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, pascal_keys, sort_by
 from reconciler.plan.steps import Call
@@ -42,6 +43,11 @@ PER_RESOURCE_LIMIT = 10
 that must page through every ECS policy in the account at 10 a page."""
 
 _TARGET = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
+
+PolicyName = NewType("PolicyName", str)
+"""A scaling policy's `PolicyName`: its key among the policies of one scalable target."""
+ScheduledActionName = NewType("ScheduledActionName", str)
+"""A scheduled action's `ScheduledActionName`: its key among the actions of one scalable target."""
 
 
 def resource_id(cluster: str, service: str) -> str:
@@ -314,10 +320,21 @@ def plan_autoscaling(
     put each missing or different policy and scheduled action, delete those the spec no longer
     names. `details` is None when nothing is registered (or the service does not exist yet)."""
     details = details or empty_details()
-    calls: list[Call] = []
-    diffs: list[FieldDiff] = []
-    target = details.get("scalableTarget")
-    wanted_range = {"MinCapacity": spec.min_capacity, "MaxCapacity": spec.max_capacity}
+    target_calls, target_delta = _plan_target(spec, details.get("scalableTarget"), resource=resource)
+    policy_calls, policy_delta = _plan_policies(
+        spec, details.get("scalingPolicies") or {}, resource=resource, resource_label=resource_label
+    )
+    action_calls, action_delta = _plan_actions(spec, details.get("scheduledActions") or {}, resource=resource)
+    delta = target_delta + policy_delta + action_delta
+    return (
+        [*target_calls, *policy_calls, *action_calls],
+        delta.with_spec_paths(lambda path: spec_path(path, spec)),
+    )
+
+
+def _plan_target(
+    spec: Autoscaling, target: Mapping[str, Any] | None, *, resource: str
+) -> tuple[list[Call], Delta]:
     # Compared under the spec's names, so the drift report says `autoscaling.minCapacity` and finds its line.
     live_range = (
         {"minCapacity": target.get("MinCapacity"), "maxCapacity": target.get("MaxCapacity")}
@@ -325,102 +342,106 @@ def plan_autoscaling(
         else None
     )
     spec_range = {"minCapacity": spec.min_capacity, "maxCapacity": spec.max_capacity}
-    range_delta = diff_trees(spec_range, live_range, path=("autoscaling",))
-    if range_delta:
-        diffs.extend(range_delta)
-        # Registering an existing target with a new range clamps the current count into it.
-        calls.append(
-            Call(
-                SERVICE,
-                "register_scalable_target",
-                {**_TARGET, "ResourceId": resource, **wanted_range},
-                description=f"register scalable target {resource} [{spec.min_capacity}, {spec.max_capacity}]",
-            )
-        )
+    delta = diff_trees(spec_range, live_range, path=("autoscaling",))
+    if not delta:
+        return [], delta
+    # Registering an existing target with a new range clamps the current count into it.
+    register = Call(
+        SERVICE,
+        "register_scalable_target",
+        {
+            **_TARGET,
+            "ResourceId": resource,
+            "MinCapacity": spec.min_capacity,
+            "MaxCapacity": spec.max_capacity,
+        },
+        description=f"register scalable target {resource} [{spec.min_capacity}, {spec.max_capacity}]",
+    )
+    return [register], delta
 
-    live_policies: Mapping[str, Mapping[str, Any]] = details.get("scalingPolicies") or {}
-    policies: list[TargetTrackingPolicy | StepScalingPolicy] = [
-        *(spec.target_tracking_policies or []),
-        *(spec.step_scaling_policies or []),
+
+def _plan_policies(
+    spec: Autoscaling,
+    live_policies: Mapping[str, Mapping[str, Any]],
+    *,
+    resource: str,
+    resource_label: str | None,
+) -> tuple[list[Call], Delta]:
+    desired = {
+        PolicyName(policy.policy_name): desired_policy_tree(policy, resource_label=resource_label)
+        for policy in (*(spec.target_tracking_policies or ()), *(spec.step_scaling_policies or ()))
+    }
+    live = {PolicyName(name): live_policy_tree(policy) for name, policy in sorted(live_policies.items())}
+
+    def listed_under(name: PolicyName) -> Path | None:
+        # Not in the spec: named under the list a policy of its type would be written in.
+        listed = _POLICY_LISTS.get(str(live_policies[name].get("PolicyType")))
+        return ("autoscaling", listed, name) if listed is not None else None
+
+    changes = diff_children(
+        desired,
+        live,
+        prefix=("autoscaling", "policies"),
+        removed_value=lambda name: live_policies[name].get("PolicyType"),
+        removed_spec_path=listed_under,
+    )
+    target = {**_TARGET, "ResourceId": resource}
+    calls = [
+        Call(
+            SERVICE,
+            "put_scaling_policy",
+            {**target, "PolicyName": name, **desired[name]},
+            description=f"put scaling policy {name}",
+        )
+        for name in changes.puts
     ]
-    for policy in policies:
-        desired = desired_policy_tree(policy, resource_label=resource_label)
-        live = live_policies.get(policy.policy_name)
-        delta = diff_trees(
-            desired,
-            live_policy_tree(live) if live is not None else None,
-            path=("autoscaling", "policies", policy.policy_name),
+    calls += [
+        Call(
+            SERVICE,
+            "delete_scaling_policy",
+            {**target, "PolicyName": name},
+            description=f"delete scaling policy {name}",
         )
-        if delta:
-            diffs.extend(delta)
-            calls.append(
-                Call(
-                    SERVICE,
-                    "put_scaling_policy",
-                    {**_TARGET, "ResourceId": resource, "PolicyName": policy.policy_name, **desired},
-                    description=f"put scaling policy {policy.policy_name}",
-                )
-            )
-    named = {policy.policy_name for policy in policies}
-    for name in sorted(set(live_policies) - named):
-        policy_type = live_policies[name].get("PolicyType")
-        listed = _POLICY_LISTS.get(str(policy_type))
-        diffs.append(
-            FieldDiff(
-                ("autoscaling", "policies", name),
-                None,
-                policy_type,
-                # Not in the spec: named under the list a policy of its type would be written in.
-                spec_path=("autoscaling", listed, name) if listed is not None else None,
-            )
-        )
-        calls.append(
-            Call(
-                SERVICE,
-                "delete_scaling_policy",
-                {**_TARGET, "ResourceId": resource, "PolicyName": name},
-                description=f"delete scaling policy {name}",
-            )
-        )
+        for name in changes.removed
+    ]
+    return calls, changes.delta
 
-    live_actions: Mapping[str, Mapping[str, Any]] = details.get("scheduledActions") or {}
-    for action in spec.scheduled_actions or []:
-        desired = desired_action_tree(action)
-        live_action = live_actions.get(action.scheduled_action_name)
-        delta = diff_trees(
-            desired,
-            live_action_tree(live_action) if live_action is not None else None,
-            path=("autoscaling", "scheduledActions", action.scheduled_action_name),
+
+def _plan_actions(
+    spec: Autoscaling, live_actions: Mapping[str, Mapping[str, Any]], *, resource: str
+) -> tuple[list[Call], Delta]:
+    wanted = {
+        ScheduledActionName(action.scheduled_action_name): action for action in spec.scheduled_actions or ()
+    }
+    changes = diff_children(
+        {name: desired_action_tree(action) for name, action in wanted.items()},
+        {
+            ScheduledActionName(name): live_action_tree(action)
+            for name, action in sorted(live_actions.items())
+        },
+        prefix=("autoscaling", "scheduledActions"),
+        removed_value=lambda name: live_actions[name].get("Schedule"),
+    )
+    target = {**_TARGET, "ResourceId": resource}
+    calls = [
+        Call(
+            SERVICE,
+            "put_scheduled_action",
+            {**target, "ScheduledActionName": name, **_action_request(wanted[name])},
+            description=f"put scheduled action {name}",
         )
-        if delta:
-            diffs.extend(delta)
-            calls.append(
-                Call(
-                    SERVICE,
-                    "put_scheduled_action",
-                    {
-                        **_TARGET,
-                        "ResourceId": resource,
-                        "ScheduledActionName": action.scheduled_action_name,
-                        **_action_request(action),
-                    },
-                    description=f"put scheduled action {action.scheduled_action_name}",
-                )
-            )
-    wanted_actions = {action.scheduled_action_name for action in spec.scheduled_actions or []}
-    for name in sorted(set(live_actions) - wanted_actions):
-        diffs.append(
-            FieldDiff(("autoscaling", "scheduledActions", name), None, live_actions[name].get("Schedule"))
+        for name in changes.puts
+    ]
+    calls += [
+        Call(
+            SERVICE,
+            "delete_scheduled_action",
+            {**target, "ScheduledActionName": name},
+            description=f"delete scheduled action {name}",
         )
-        calls.append(
-            Call(
-                SERVICE,
-                "delete_scheduled_action",
-                {**_TARGET, "ResourceId": resource, "ScheduledActionName": name},
-                description=f"delete scheduled action {name}",
-            )
-        )
-    return calls, Delta(tuple(diffs)).with_spec_paths(lambda path: spec_path(path, spec))
+        for name in changes.removed
+    ]
+    return calls, changes.delta
 
 
 def _action_request(action: ScheduledAction) -> dict[str, Any]:

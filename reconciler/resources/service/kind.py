@@ -435,14 +435,11 @@ class ServiceKind(KindBase):
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(ServiceSpec)
         cluster = cluster_name(spec, context.spec_set)
-        service = document.aws_name
-        resource = autoscaling.resource_id(cluster, service)
+        resource = autoscaling.resource_id(cluster, document.aws_name)
         desired = desired_tree(spec, context)
         tags = context.desired_tags(document)
         if spec.autoscaling is not None:
             tags[AUTOSCALING_MARKER] = "managed"
-        main_key: GroupKey = (self.kind, document.name, MAIN)
-        scaling_key: GroupKey = (self.kind, document.name, AUTOSCALING)
         label = _resource_label(document, spec, context)
 
         if live is None:
@@ -459,7 +456,6 @@ class ServiceKind(KindBase):
         # With autoscaling the live desired count is the scaler's: used at creation only.
         compared = {k: v for k, v in desired.items() if k != "desiredCount" or spec.autoscaling is None}
         delta = diff_trees(compared, current)
-
         conflict = _replacement_reason(desired, current, delta)
         if conflict:
             return ResourcePlan(
@@ -470,70 +466,18 @@ class ServiceKind(KindBase):
                 message=f"{conflict}: that requires replacing the service {live.identifier}",
             )
 
-        action = Action.UPDATE if delta else Action.NONE
-        message = ""
-        changed = [field for field in UPDATABLE if delta.touches((field,))]
-        failure = failed_rollout(live.state)
-        if "taskDefinition" in changed and failure is not None:
-            wanted = desired["taskDefinition"]
-            if failure["taskDefinition"] == wanted or (
-                failure["taskDefinition"] is None and not isinstance(wanted, Ref)
-            ):
-                changed.remove("taskDefinition")
-                action = Action.WAITING
-                message = f"rollout of {wanted} failed: {failure['reason']}"
-
-        calls: list[Call] = []
-        if changed:
-            update: dict[str, Any] = {"cluster": cluster, "service": service}
-            for field in changed:
-                update[field] = _request_value(field, desired, live.state)
-            calls.append(
-                Call(
-                    "ecs",
-                    "update_service",
-                    update,
-                    description=f"update service {service}: {', '.join(changed)}",
-                )
-            )
+        changed, held = _fields_to_update(desired, delta, live)
+        action = Action.WAITING if held else Action.UPDATE if delta else Action.NONE
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
-        if tag_changes:
-            calls.append(
-                Call(
-                    "ecs",
-                    "tag_resource",
-                    {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
-                    description=f"tag service {service}",
-                )
-            )
-        details = live.details
-        if spec.autoscaling is not None:
-            scaling_calls, scaling_delta = autoscaling.plan_autoscaling(
-                spec.autoscaling, details, resource=resource, resource_label=label
-            )
-        elif live.tags.get(AUTOSCALING_MARKER) == "managed":
-            # The spec dropped `autoscaling` we had set up: take the target away, and the marker.
-            scaling_calls, scaling_delta = autoscaling.plan_deregister(details, resource=resource)
-            scaling_calls.append(
-                Call(
-                    "ecs",
-                    "untag_resource",
-                    {"resourceArn": live.identifier, "tagKeys": [AUTOSCALING_MARKER]},
-                    description=f"untag service {service}: autoscaling no longer managed",
-                )
-            )
-        else:
-            # A scalable target we did not set up (an adopted service's, say) is not ours to remove.
-            scaling_calls, scaling_delta = [], Delta()
+        calls = _update_calls(document.aws_name, cluster, changed, desired, live, tag_changes)
+        scaling_calls, scaling_delta = _scaling_calls(
+            spec, live, service=document.aws_name, resource=resource, resource_label=label
+        )
         full_delta = delta + tag_diffs + scaling_delta
         if action is Action.NONE and full_delta:
             action = Action.UPDATE
-        groups: list[StepGroup] = []
-        if calls:
-            groups.append(StepGroup(main_key, tuple(calls)))
-        if scaling_calls:
-            groups.append(StepGroup(scaling_key, tuple(scaling_calls), frozenset({main_key})))
-        return ResourcePlan(self.kind, document.name, action, full_delta, tuple(groups), message)
+        groups = _update_groups((self.kind, document.name, MAIN), calls, scaling_calls)
+        return ResourcePlan(self.kind, document.name, action, full_delta, groups, held)
 
     def _plan_create(
         self,
@@ -644,6 +588,90 @@ async def _with_autoscaling(
         )
         for index, (name, cluster, service) in enumerate(found)
     ]
+
+
+def _fields_to_update(desired: Mapping[str, Any], delta: Delta, live: LiveResource) -> tuple[list[str], str]:
+    """The UpdateService fields that differ, and why a task definition change is held back: a
+    rollout of that very revision failed (a message, empty when nothing is held)."""
+    changed = [field for field in UPDATABLE if delta.touches((field,))]
+    failure = failed_rollout(live.state)
+    if "taskDefinition" in changed and failure is not None:
+        wanted = desired["taskDefinition"]
+        if failure["taskDefinition"] == wanted or (
+            failure["taskDefinition"] is None and not isinstance(wanted, Ref)
+        ):
+            changed.remove("taskDefinition")
+            return changed, f"rollout of {wanted} failed: {failure['reason']}"
+    return changed, ""
+
+
+def _update_calls(
+    service: str,
+    cluster: str,
+    changed: Sequence[str],
+    desired: Mapping[str, Any],
+    live: LiveResource,
+    tag_changes: Mapping[str, str],
+) -> list[Call]:
+    """The MAIN group of an existing service: one UpdateService for every changed field, one
+    TagResource for the tags that differ."""
+    calls: list[Call] = []
+    if changed:
+        update: dict[str, Any] = {"cluster": cluster, "service": service}
+        for field in changed:
+            update[field] = _request_value(field, desired, live.state)
+        calls.append(
+            Call(
+                "ecs", "update_service", update, description=f"update service {service}: {', '.join(changed)}"
+            )
+        )
+    if tag_changes:
+        calls.append(
+            Call(
+                "ecs",
+                "tag_resource",
+                {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
+                description=f"tag service {service}",
+            )
+        )
+    return calls
+
+
+def _update_groups(
+    main_key: GroupKey, calls: Sequence[Call], scaling_calls: Sequence[Call]
+) -> tuple[StepGroup, ...]:
+    """The non-empty groups of an update; the autoscaling group waits for the service's own."""
+    kind, name, _ = main_key
+    groups: list[StepGroup] = []
+    if calls:
+        groups.append(StepGroup(main_key, tuple(calls)))
+    if scaling_calls:
+        groups.append(StepGroup((kind, name, AUTOSCALING), tuple(scaling_calls), frozenset({main_key})))
+    return tuple(groups)
+
+
+def _scaling_calls(
+    spec: ServiceSpec, live: LiveResource, *, service: str, resource: str, resource_label: str | None
+) -> tuple[list[Call], Delta]:
+    """The autoscaling group of an existing service."""
+    if spec.autoscaling is not None:
+        return autoscaling.plan_autoscaling(
+            spec.autoscaling, live.details, resource=resource, resource_label=resource_label
+        )
+    if live.tags.get(AUTOSCALING_MARKER) != "managed":
+        # A scalable target we did not set up (an adopted service's, say) is not ours to remove.
+        return [], Delta()
+    # The spec dropped `autoscaling` we had set up: take the target away, and the marker.
+    calls, delta = autoscaling.plan_deregister(live.details, resource=resource)
+    calls.append(
+        Call(
+            "ecs",
+            "untag_resource",
+            {"resourceArn": live.identifier, "tagKeys": [AUTOSCALING_MARKER]},
+            description=f"untag service {service}: autoscaling no longer managed",
+        )
+    )
+    return calls, delta
 
 
 def _replacement_reason(desired: Mapping[str, Any], current: Mapping[str, Any], delta: Delta) -> str:
