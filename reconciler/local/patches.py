@@ -847,8 +847,16 @@ def _patch_application_autoscaling() -> None:
 
     def describe_scaling_policies(original: Handler) -> Handler:
         def handler(self: Any) -> Any:
+            autoscaling_dimension_needs_a_resource(self, "ResourceId")
             page = autoscaling_describe_scaling_policies_filters_exactly(self, module._build_policy)
             return json.dumps(page)
+
+        return handler
+
+    def describe_scheduled_actions(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            autoscaling_dimension_needs_a_resource(self, "ResourceId")
+            return original(self)
 
         return handler
 
@@ -899,11 +907,13 @@ def _patch_application_autoscaling() -> None:
 
     def describe_scalable_targets(original: Handler) -> Handler:
         def handler(self: Any) -> Any:
+            autoscaling_dimension_needs_a_resource(self, "ResourceIds")
             return json.dumps(autoscaling_describe_scalable_targets_pages(self, module._build_target))
 
         return handler
 
     _replace(Response, "describe_scaling_policies", describe_scaling_policies)
+    _replace(Response, "describe_scheduled_actions", describe_scheduled_actions)
     _replace(Response, "put_scaling_policy", put_scaling_policy)
     _replace(Response, "delete_scaling_policy", delete_scaling_policy)
     _replace(Response, "deregister_scalable_target", deregister_scalable_target)
@@ -917,6 +927,16 @@ def _policy_key(namespace: str, resource_id: str, dimension: str, name: str) -> 
 
     key: str = FakeApplicationAutoscalingPolicy.formulate_key(namespace, resource_id, dimension, name)
     return key
+
+
+def autoscaling_dimension_needs_a_resource(response: Any, resource_param: str) -> None:
+    """AWS (the API reference of DescribeScalingPolicies, DescribeScheduledActions and
+    DescribeScalableTargets): "If you specify a scalable dimension, you must also specify a
+    resource ID", a ValidationException; moto 5.2.5: filters by the dimension alone."""
+    if response._get_param("ScalableDimension") and not response._get_param(resource_param):
+        raise _autoscaling_error(
+            "ValidationException", "If you specify a scalable dimension, you must also specify a resource ID"
+        )
 
 
 def autoscaling_describe_scaling_policies_filters_exactly(

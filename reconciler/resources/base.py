@@ -226,9 +226,13 @@ class DependencyWaiting(Exception):
 
 @dataclass
 class ObserveCache:
-    """Process-wide cache of immutable AWS objects (task definition revisions by ARN)."""
+    """Process-wide memory of observations: immutable AWS objects (task definition revisions by
+    ARN), and what earlier reads learnt that only chooses how to read (never what is true)."""
 
     task_definitions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    autoscaling_namespace: dict[str, int] = field(default_factory=dict)
+    """How many scaling policies and scheduled actions ECS's Application Auto Scaling namespace
+    held at the last sweep (`reconciler.resources.service.autoscaling.sweep_is_cheaper`)."""
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,25 @@ def test_registering_a_target_brings_the_desired_count_into_its_range(
         )
         service = describe_service(clients, stack)
         assert (service["desiredCount"], service["runningCount"]) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("operation", "filters"),
+    [
+        ("describe_scaling_policies", {}),
+        ("describe_scheduled_actions", {}),
+        ("describe_scalable_targets", {}),
+    ],
+)
+def test_a_scalable_dimension_without_a_resource_is_refused(
+    clients: SyncAioClients, operation: str, filters: dict[str, Any]
+) -> None:
+    """AWS's API reference: "If you specify a scalable dimension, you must also specify a resource
+    ID". A namespace-wide sweep that names the dimension is refused on AWS, so it is refused here."""
+    with pytest.raises(ClientError) as refused:
+        getattr(clients.application_autoscaling, operation)(
+            ServiceNamespace="ecs", ScalableDimension=DIMENSION, **filters
+        )
+    assert error_code(refused) == "ValidationException"
+    # The namespace alone, or the dimension with a resource, is fine.
+    getattr(clients.application_autoscaling, operation)(ServiceNamespace="ecs")

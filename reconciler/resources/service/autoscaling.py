@@ -15,7 +15,8 @@ server-side match may be a substring one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NewType
 
@@ -39,8 +40,8 @@ TARGETS_BATCH = 50  # DescribeScalableTargets: at most 50 ResourceIds
 POLICIES_PAGE = 10  # DescribeScalingPolicies: MaxResults 1-10
 ACTIONS_PAGE = 50  # DescribeScheduledActions: MaxResults 1-50
 PER_RESOURCE_LIMIT = 10
-"""Up to this many services, one filtered read per service costs no more than a namespace sweep
-that must page through every ECS policy in the account at 10 a page."""
+"""Before any sweep has shown how many policies the namespace holds: up to this many services, one
+filtered read per service, beyond it one sweep of the whole namespace."""
 
 _TARGET = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
 
@@ -76,42 +77,73 @@ async def observe_targets(client: ApiClient, resource_ids: Sequence[str]) -> dic
     return found
 
 
+def sweep_is_cheaper(*, wanted: int, namespace_size: int | None, page: int) -> bool:
+    """Whether one namespace-wide sweep (every ECS item in the account, `page` a read) costs fewer
+    reads than one filtered read per wanted service, from the size the last sweep found. Other
+    tools' services share the namespace: with 10,000 foreign policies, a sweep is 1,000 reads where
+    20 services need 20. Unknown size: the fixed guess (`PER_RESOURCE_LIMIT`)."""
+    if namespace_size is None:
+        return wanted > PER_RESOURCE_LIMIT
+    return max(1, math.ceil(namespace_size / page)) < wanted
+
+
 async def observe_policies_and_actions(
-    client: ApiClient, resource_ids: Sequence[str]
+    client: ApiClient, resource_ids: Sequence[str], namespace_sizes: MutableMapping[str, int] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Scaling policies and scheduled actions of these targets: {ResourceId: {"scalingPolicies":
-    {name: policy}, "scheduledActions": {name: action}}}."""
+    {name: policy}, "scheduledActions": {name: action}}}.
+
+    Each is read with a filter per service or with one sweep of the namespace, whichever
+    `sweep_is_cheaper` says from `namespace_sizes` (what the last sweeps found: a process-wide
+    memory, `ObserveCache.autoscaling_namespace`), which a sweep updates."""
     wanted = set(resource_ids)
     result: dict[str, dict[str, Any]] = {
         rid: {"scalingPolicies": {}, "scheduledActions": {}} for rid in wanted
     }
     if not wanted:
         return result
-    policy_queries: list[dict[str, Any]]
-    if len(wanted) <= PER_RESOURCE_LIMIT:
-        policy_queries = [{"ResourceId": rid} for rid in sorted(wanted)]
-    else:
-        policy_queries = [{}]
-    for query in policy_queries:
-        async for page in client.paginate(
-            "describe_scaling_policies", MaxResults=POLICIES_PAGE, **_TARGET, **query
-        ):
-            for policy in page.get("ScalingPolicies", []):
-                rid = policy.get("ResourceId")
-                if rid in wanted and policy.get("ScalableDimension") == DIMENSION:
-                    result[rid]["scalingPolicies"][policy["PolicyName"]] = policy
-        async for page in client.paginate(
-            "describe_scheduled_actions", MaxResults=ACTIONS_PAGE, **_TARGET, **query
-        ):
-            for action in page.get("ScheduledActions", []):
-                rid = action.get("ResourceId")
-                if rid in wanted and action.get("ScalableDimension") == DIMENSION:
-                    result[rid]["scheduledActions"][action["ScheduledActionName"]] = action
+    sizes = namespace_sizes if namespace_sizes is not None else {}
+    for operation, listed, page, key, name_field in _CHILD_READS:
+        sweep = sweep_is_cheaper(wanted=len(wanted), namespace_size=sizes.get(key), page=page)
+        # AWS refuses a ScalableDimension without a ResourceId: the sweep names the namespace only
+        # and keeps the dimension it wants itself.
+        queries: list[dict[str, Any]] = (
+            [{"ServiceNamespace": NAMESPACE}]
+            if sweep
+            else [{**_TARGET, "ResourceId": rid} for rid in sorted(wanted)]
+        )
+        seen = 0
+        for query in queries:
+            async for response in client.paginate(operation, MaxResults=page, **query):
+                for item in response.get(listed, []):
+                    seen += 1
+                    rid = item.get("ResourceId")
+                    if rid in wanted and item.get("ScalableDimension") == DIMENSION:
+                        result[rid][key][item[name_field]] = item
+        if sweep:
+            sizes[key] = seen
     return result
 
 
+# (operation, response list, page size, details key, name field) of a target's children.
+_CHILD_READS = (
+    ("describe_scaling_policies", "ScalingPolicies", POLICIES_PAGE, "scalingPolicies", "PolicyName"),
+    (
+        "describe_scheduled_actions",
+        "ScheduledActions",
+        ACTIONS_PAGE,
+        "scheduledActions",
+        "ScheduledActionName",
+    ),
+)
+
+
 async def observe_autoscaling(
-    client: ApiClient, *, all_ids: Sequence[str], managed_ids: Sequence[str]
+    client: ApiClient,
+    *,
+    all_ids: Sequence[str],
+    managed_ids: Sequence[str],
+    namespace_sizes: MutableMapping[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Autoscaling details by ResourceId.
 
@@ -121,7 +153,7 @@ async def observe_autoscaling(
     """
     targets = await observe_targets(client, all_ids)
     with_target = [rid for rid in managed_ids if rid in targets]
-    children = await observe_policies_and_actions(client, with_target)
+    children = await observe_policies_and_actions(client, with_target, namespace_sizes)
     details: dict[str, dict[str, Any]] = {}
     for rid, target in targets.items():
         details[rid] = {

@@ -569,6 +569,7 @@ async def _with_autoscaling(
             managed_ids=sorted(
                 {ids[i] for i, (name, _, _) in enumerate(found) if name in managed and i in ids}
             ),
+            namespace_sizes=context.cache.autoscaling_namespace,
         )
         if ids
         else {}
