@@ -25,7 +25,7 @@ from reconciler.resources.base import (
     ResourceKind,
 )
 from reconciler.resources.registry import all_kinds
-from reconciler.spec import SpecSet
+from reconciler.spec import SpecSet, uses_default_network
 
 
 @dataclass
@@ -151,22 +151,3 @@ def _orphans(
                 live = replace(live, replaced_by=source)
             orphans.append(live)
     return orphans
-
-
-def uses_default_network(spec_set: SpecSet) -> bool:
-    """Whether any document asks for the default VPC or its subnets (`vpc`/`subnets: default`)."""
-    return any(
-        _mentions_default(document.spec.model_dump(by_alias=True, exclude_unset=True))
-        for document in spec_set
-    )
-
-
-def _mentions_default(tree: Any) -> bool:
-    if isinstance(tree, Mapping):
-        return any(
-            (key in ("vpc", "subnets") and value == "default") or _mentions_default(value)
-            for key, value in tree.items()
-        )
-    if isinstance(tree, list):
-        return any(_mentions_default(item) for item in tree)
-    return False
