@@ -12,7 +12,8 @@ calls comes from the spec set's dependency graph, not from the kind.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import importlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -306,9 +307,9 @@ class KindDescriptor:
 
     spec: type[KindSpec]
     """The document's spec model: its `KIND`, AWS name field, references and identity."""
-    load_resource: Callable[[], ResourceKind]
-    """Imports and returns how the kind is observed and planned (its `kind` module). Lazy, so that
-    loading and validating specs never imports the AWS SDK the kind modules need."""
+    resource_module: str
+    """The module whose `KIND` says how the kind is observed and planned (`<package>.kind`).
+    Imported on first use, so that loading and validating specs never imports the AWS SDK."""
     services: tuple[str, ...]
     """The AWS services (botocore client names) its observation and calls use."""
     checks: tuple[Check, ...] = ()
@@ -322,7 +323,8 @@ class KindDescriptor:
 
     @property
     def resource(self) -> ResourceKind:
-        return self.load_resource()
+        kind: ResourceKind = importlib.import_module(self.resource_module).KIND
+        return kind
 
     @property
     def rewrites(self) -> tuple[Rewrite, ...]:

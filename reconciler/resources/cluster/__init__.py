@@ -3,20 +3,13 @@
 `model` is its spec, `checks` what validation adds, `kind` how it is observed and planned.
 """
 
-from reconciler.resources.base import KindDescriptor, ResourceKind
+from reconciler.resources.base import KindDescriptor
 from reconciler.resources.cluster import checks
 from reconciler.resources.cluster.model import ClusterSpec
 
-
-def _resource() -> ResourceKind:
-    from reconciler.resources.cluster.kind import KIND
-
-    return KIND
-
-
 DESCRIPTOR = KindDescriptor(
     spec=ClusterSpec,
-    load_resource=_resource,
+    resource_module=f"{__name__}.kind",
     services=("ecs",),
     checks=checks.CHECKS,
 )

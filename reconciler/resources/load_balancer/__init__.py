@@ -3,20 +3,13 @@
 `model` is its spec, `checks` what validation adds, `kind` how it is observed and planned.
 """
 
-from reconciler.resources.base import KindDescriptor, ResourceKind
+from reconciler.resources.base import KindDescriptor
 from reconciler.resources.load_balancer import checks
 from reconciler.resources.load_balancer.model import LoadBalancerSpec
 
-
-def _resource() -> ResourceKind:
-    from reconciler.resources.load_balancer.kind import KIND
-
-    return KIND
-
-
 DESCRIPTOR = KindDescriptor(
     spec=LoadBalancerSpec,
-    load_resource=_resource,
+    resource_module=f"{__name__}.kind",
     services=("elbv2",),
     checks=checks.CHECKS,
 )

@@ -3,20 +3,13 @@
 `model` is its spec, `checks` what validation adds, `kind` how it is observed and planned.
 """
 
-from reconciler.resources.base import KindDescriptor, ResourceKind
+from reconciler.resources.base import KindDescriptor
 from reconciler.resources.service import checks
 from reconciler.resources.service.model import ServiceSpec
 
-
-def _resource() -> ResourceKind:
-    from reconciler.resources.service.kind import KIND
-
-    return KIND
-
-
 DESCRIPTOR = KindDescriptor(
     spec=ServiceSpec,
-    load_resource=_resource,
+    resource_module=f"{__name__}.kind",
     services=("ecs", "application-autoscaling"),
     checks=checks.CHECKS,
 )
