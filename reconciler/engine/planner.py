@@ -9,7 +9,7 @@ and the write policy is applied here (each resource whose calls are not issued s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
@@ -76,8 +76,29 @@ def plan_all(
     # Report in file order, the order a reader of the specs expects.
     resources = [planned[document.key] for document in context.spec_set]
     if pruning:
+        prune_plans = [_after_its_successor(plan, planned) for plan in prune_plans]
         resources = _order_deletions([*resources, *prune_plans], context)
     return Plan(tuple(resources))
+
+
+def _after_its_successor(
+    deletion: ResourcePlan, planned: Mapping[tuple[str, str], ResourcePlan]
+) -> ResourcePlan:
+    """A replaced object shares its key with the document that replaced it: while that document
+    writes in this pass, the deletion waits for a later one, so that the two never share step
+    groups or an outcome."""
+    successor = planned.get(deletion.key)
+    if deletion.action is not Action.DELETE or not deletion.groups or deletion.held is not None:
+        return deletion
+    if successor is None or successor.held is not None or not successor.groups:
+        return deletion
+    return ResourcePlan(
+        deletion.kind,
+        deletion.name,
+        Action.DELETE,
+        held=Hold.DELETE_HELD,
+        message=f"{deletion.message or 'replaced'}; deleted once {deletion.kind}/{deletion.name} is in sync",
+    )
 
 
 def _deletions_in(plan: ResourcePlan) -> int:

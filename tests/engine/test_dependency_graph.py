@@ -9,7 +9,9 @@ without an edge here fails it.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from reconciler.engine.executor import waits_in_a_cycle
 from reconciler.engine.planner import plan_all
@@ -169,3 +171,51 @@ def test_a_plan_whose_groups_wait_for_each_other_fails_them_instead_of_hanging()
     free = StepGroup(("Cluster", "d", "main"), (call,))
     groups = {group.key: group for group in (a, b, c, free)}
     assert waits_in_a_cycle(groups) == {a.key, b.key, c.key}
+
+
+def test_a_replaced_object_waits_while_its_successor_writes_so_they_never_share_a_key() -> None:
+    """A document whose AWS name changed and its old object are both (Cluster, web): deleting the
+    old one in the pass that also writes the new one would put two step groups under one key."""
+    from reconciler.plan.ownership import ownership_tags
+    from reconciler.resources.base import LiveResource
+    from reconciler.resources.cluster.model import ClusterSpec
+    from reconciler.spec import Document, Metadata
+
+    document = Document(
+        kind="Cluster",
+        metadata=Metadata(name="web"),
+        spec=ClusterSpec.model_validate({"clusterName": "web-v2", "tags": {"team": "web"}}),
+        file="cluster.yaml",
+        line=1,
+    )
+    tags = ownership_tags(kind="Cluster", name="web", instance="default")
+    new = LiveResource("Cluster", "web", "arn:aws:ecs:us-east-1:123456789012:cluster/web-v2", {}, tags)
+    old = LiveResource(
+        "Cluster",
+        "web",
+        "arn:aws:ecs:us-east-1:123456789012:cluster/web",
+        {},
+        tags,
+        replaced_by=("Cluster", "web"),
+    )
+    environment = Environment(account_id="123456789012", region="us-east-1")
+    settings = PlanSettings(prune=True, allow_mass_prune=True)
+
+    def plan(live_tags: dict[str, str]) -> list[Any]:
+        live = LiveState(
+            resources={new.key: replace(new, tags={**tags, **live_tags})},
+            orphans=(old,),
+            orphans_observed=True,
+        )
+        context = PlanContext(
+            spec_set=SpecSet((document,)), live=live, environment=environment, settings=settings
+        )
+        return list(plan_all(context))
+
+    writing, deletion = plan({})  # the team tag is missing: the document writes
+    assert writing.calls and writing.held is None
+    assert deletion.action is Action.DELETE and deletion.held is not None and not deletion.groups
+    assert "deleted once Cluster/web is in sync" in deletion.message
+    in_sync, deleted = plan({"team": "web"})
+    assert not in_sync.calls
+    assert [call.name for call in deleted.calls] == ["ecs.DeleteCluster"] and deleted.held is None
