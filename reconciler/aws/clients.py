@@ -42,7 +42,7 @@ from reconciler.aws.ratelimit import RateLimiter
 from reconciler.aws.settings import AwsSettings
 
 ServiceName = Literal[
-    "ecs", "ecr", "elbv2", "ec2", "application-autoscaling", "sts", "dynamodb", "cloudwatch"
+    "ecs", "ecr", "elbv2", "ec2", "application-autoscaling", "sts", "dynamodb", "cloudwatch", "logs"
 ]
 """The services the engine talks to, named as botocore names its clients (and as call keys)."""
 
