@@ -233,3 +233,67 @@ def test_prune_deletes_only_owned_log_groups_and_keeps_retained_ones(aws: LocalA
     assert pruned.writes == {"logs.DeleteLogGroup": 1}
     names = {group["logGroupName"] for group in logs_client(aws).describe_log_groups()["logGroups"]}
     assert names == {"/ecs/api", "/ecs/audit", "/ecs/unowned"}
+
+
+TASK_DEFINITION_YAML = """\
+apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata:
+  name: web
+spec:
+  containerDefinitions:
+    - name: web
+      image: nginx:1.27
+      memory: 512
+      logConfiguration:
+        logDriver: awslogs
+        options:
+          awslogs-group: GROUP
+          awslogs-region: us-east-1
+"""
+
+
+@pytest.mark.aws
+def test_a_task_definition_naming_a_log_group_document_registers_after_it_with_its_cloudwatch_name(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    write(tmp_path, LOG_GROUP_YAML)
+    write(tmp_path, TASK_DEFINITION_YAML.replace("GROUP", "web"), "task.yaml")
+    spec_set = load(tmp_path)
+    planned = engine_pass(aws, spec_set, apply=False).result.plan
+    task_definition = planned.get("TaskDefinition", "web")
+    assert task_definition is not None
+    (register,) = task_definition.groups
+    assert ("LogGroup", "web", "main") in register.after
+    applied = engine_pass(aws, spec_set)
+    assert applied.writes == {
+        "logs.CreateLogGroup": 1,
+        "logs.PutRetentionPolicy": 1,
+        "ecs.RegisterTaskDefinition": 1,
+    }
+    ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+    (container,) = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"][
+        "containerDefinitions"
+    ]
+    assert container["logConfiguration"]["options"]["awslogs-group"] == "/ecs/web"
+    assert engine_pass(aws, spec_set).writes == {}
+
+
+@pytest.mark.aws
+def test_a_literal_awslogs_group_is_sent_as_written_and_waits_for_nothing(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    spec_set = load(
+        write(tmp_path, TASK_DEFINITION_YAML.replace("GROUP", "/ecs/made-elsewhere"), "task.yaml")
+    )
+    planned = engine_pass(aws, spec_set, apply=False).result.plan
+    task_definition = planned.get("TaskDefinition", "web")
+    assert task_definition is not None
+    (register,) = task_definition.groups
+    assert register.after == frozenset()
+    assert engine_pass(aws, spec_set).writes == {"ecs.RegisterTaskDefinition": 1}
+    ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+    (container,) = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"][
+        "containerDefinitions"
+    ]
+    assert container["logConfiguration"]["options"]["awslogs-group"] == "/ecs/made-elsewhere"

@@ -31,8 +31,8 @@ from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan,
 from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
-from reconciler.resources.task_definition.model import TaskDefinitionSpec
-from reconciler.spec import Document
+from reconciler.resources.task_definition.model import AWSLOGS_GROUP, TaskDefinitionSpec
+from reconciler.spec import Document, SpecSet
 from reconciler.spec.graph import CLEANUP_PART
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
@@ -236,12 +236,26 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
             missing.append(rendered.missing)
         if rendered.warning is not None:
             warnings.append(rendered.warning)
+        log_group = container.log_configuration and container.log_configuration.log_group_document()
+        if log_group:
+            fields = _with_log_group_name(fields, context.spec_set, log_group)
         containers.append({**fields, "image": rendered.reference})
     request["containerDefinitions"] = containers
     for role in ("executionRoleArn", "taskRoleArn"):
         if role in request:
             request[role] = context.role_arn(request[role])
     return Registration(request, missing, warnings)
+
+
+def _with_log_group_name(
+    container: Mapping[str, Any], spec_set: SpecSet, document_name: str
+) -> dict[str, Any]:
+    """The container definition with `awslogs-group` naming the LogGroup document's CloudWatch name."""
+    log_group = spec_set.get("LogGroup", document_name)
+    log = container["logConfiguration"]
+    group_name = log_group.aws_name if log_group is not None else document_name
+    options = {**log["options"], AWSLOGS_GROUP: group_name}
+    return {**container, "logConfiguration": {**log, "options": options}}
 
 
 def desired_tree(document: Document, context: PlanContext) -> dict[str, Any]:
