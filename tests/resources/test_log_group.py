@@ -297,3 +297,20 @@ def test_a_literal_awslogs_group_is_sent_as_written_and_waits_for_nothing(
         "containerDefinitions"
     ]
     assert container["logConfiguration"]["options"]["awslogs-group"] == "/ecs/made-elsewhere"
+
+
+@pytest.mark.aws
+def test_a_task_definition_whose_log_group_is_in_conflict_is_not_registered(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    logs_client(aws).create_log_group(logGroupName="/ecs/web")
+    write(tmp_path, LOG_GROUP_YAML)
+    write(tmp_path, TASK_DEFINITION_YAML.replace("GROUP", "web"), "task.yaml")
+    applied = engine_pass(aws, load(tmp_path))
+    task_definition = applied.result.plan.get("TaskDefinition", "web")
+    assert task_definition is not None
+    assert (task_definition.action, task_definition.message) == (
+        Action.CONFLICT,
+        "depends on LogGroup/web, which is in conflict",
+    )
+    assert applied.writes == {}

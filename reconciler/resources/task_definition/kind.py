@@ -28,11 +28,18 @@ from reconciler.plan.delta import Path, diff_trees
 from reconciler.plan.normalise import as_string, drop_defaults, drop_empty, map_to_tags, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
-from reconciler.resources.base import ApiClient, LiveResource, ObserveCache, ObserveContext, PlanContext
+from reconciler.resources.base import (
+    ApiClient,
+    LiveResource,
+    ObserveCache,
+    ObserveContext,
+    PlanContext,
+    TerminalPlanError,
+)
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
 from reconciler.resources.task_definition.model import AWSLOGS_GROUP, TaskDefinitionSpec
-from reconciler.spec import Document, SpecSet
+from reconciler.spec import Document
 from reconciler.spec.graph import CLEANUP_PART
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
@@ -238,7 +245,7 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
             warnings.append(rendered.warning)
         log_group = container.log_configuration and container.log_configuration.log_group_document()
         if log_group:
-            fields = _with_log_group_name(fields, context.spec_set, log_group)
+            fields = _with_log_group_name(fields, context, log_group)
         containers.append({**fields, "image": rendered.reference})
     request["containerDefinitions"] = containers
     for role in ("executionRoleArn", "taskRoleArn"):
@@ -248,10 +255,15 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
 
 
 def _with_log_group_name(
-    container: Mapping[str, Any], spec_set: SpecSet, document_name: str
+    container: Mapping[str, Any], context: PlanContext, document_name: str
 ) -> dict[str, Any]:
-    """The container definition with `awslogs-group` naming the LogGroup document's CloudWatch name."""
-    log_group = spec_set.get("LogGroup", document_name)
+    """The container definition with `awslogs-group` naming the LogGroup document's CloudWatch name.
+
+    Raises `TerminalPlanError` when that name is an unowned group's (a conflict): the logs would
+    go to someone else's group."""
+    if ("LogGroup", document_name) in context.conflicted:
+        raise TerminalPlanError(f"depends on LogGroup/{document_name}, which is in conflict")
+    log_group = context.spec_set.get("LogGroup", document_name)
     log = container["logConfiguration"]
     group_name = log_group.aws_name if log_group is not None else document_name
     options = {**log["options"], AWSLOGS_GROUP: group_name}
