@@ -116,6 +116,9 @@ SINGLE_ATTEMPT_OPERATIONS: Mapping[str, frozenset[str]] = {
     # A lost response (read timeout, reset) to a RegisterTaskDefinition that landed, retried by
     # botocore, registered an identical extra revision; botocore cannot look before it retries.
     "ecs": frozenset({"register_task_definition"}),
+    # Retried by botocore after it landed, CreateLogGroup fails with ResourceAlreadyExistsException:
+    # the group is ours, but the pass would fail and leave the rest of the group's calls for later.
+    "logs": frozenset({"create_log_group"}),
 }
 """Per service, the operations botocore must not retry: each HTTP attempt is one `call`."""
 

@@ -2,9 +2,10 @@
 
 Observed with DescribeLogGroups by `logGroupIdentifiers` (up to 50 names a call; see
 `DESCRIBE_BATCH`), then one ListTagsForResource per group that exists (CloudWatch Logs has no batch
-tag read). Converged with the narrowest call per field: CreateLogGroup (key and tags included),
+tag read). Converged with the narrowest call per field: CreateLogGroup (key and tags included;
+sent once, and before a retry the executor checks whether the lost attempt made the group),
 PutRetentionPolicy / DeleteRetentionPolicy, AssociateKmsKey / DisassociateKmsKey, TagResource.
-Deleted with DeleteLogGroup (owned groups only; retention of the document is the engine's).
+Deleted with DeleteLogGroup (owned groups only; a `retain` deletion policy is honoured by the engine).
 Registered in `reconciler.resources.registry`; task definitions refer to the group's name.
 """
 
@@ -16,8 +17,8 @@ from typing import Any, ClassVar
 
 from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.rewrites import Handling, Rewrite
-from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
-from reconciler.resources.base import ApiClient, LiveResource, ObserveContext, PlanContext
+from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
+from reconciler.resources.base import ApiClient, Environment, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.log_group.model import NEVER_EXPIRE, NO_KMS_KEY, LogGroupSpec
 from reconciler.spec import Document
@@ -158,7 +159,7 @@ class LogGroupKind:
                 document.name,
                 Action.CREATE,
                 diff_trees(desired, None),
-                (StepGroup(main, tuple(_create_calls(name, desired, tags))),),
+                (StepGroup(main, tuple(_create_calls(name, desired, tags, context.environment))),),
             )
         delta = diff_trees(desired, live_tree(live.state))
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
@@ -202,15 +203,37 @@ def _live(name: str, group: Mapping[str, Any], tags: Mapping[str, str]) -> LiveR
     )
 
 
-def _create_calls(name: str, desired: Mapping[str, Any], tags: Mapping[str, str]) -> list[Call]:
+def _create_calls(
+    name: str, desired: Mapping[str, Any], tags: Mapping[str, str], environment: Environment
+) -> list[Call]:
     create: dict[str, Any] = {"logGroupName": name, "tags": dict(sorted(tags.items()))}
     if desired.get("kmsKeyId", NO_KMS_KEY) != NO_KMS_KEY:
         create["kmsKeyId"] = desired["kmsKeyId"]
-    calls = [Call("logs", "create_log_group", create, description=f"create log group {name}")]
+    arn = f"arn:{environment.partition}:logs:{environment.region}:{environment.account_id}:log-group:{name}"
+    calls = [
+        Call(
+            "logs",
+            "create_log_group",
+            create,
+            description=f"create log group {name}",
+            landed=_created_already(arn, tags),
+        )
+    ]
     # CreateLogGroup takes no retention: a new group never expires until the policy is put.
     if desired.get("retentionInDays", NEVER_EXPIRE) != NEVER_EXPIRE:
         calls.append(_retention_call(name, desired["retentionInDays"]))
     return calls
+
+
+def _created_already(arn: str, tags: Mapping[str, str]) -> LandedCheck:
+    """Whether a CreateLogGroup whose answer was lost made the group: it exists and carries the
+    tags it was created with (a same-named group someone else made at that moment does not)."""
+
+    def matches(response: Mapping[str, Any]) -> bool:
+        live_tags = response.get("tags") or {}
+        return all(live_tags.get(key) == value for key, value in tags.items())
+
+    return LandedCheck(Call("logs", "list_tags_for_resource", {"resourceArn": arn}), matches)
 
 
 def _retention_call(name: str, days: int | str) -> Call:
