@@ -30,7 +30,7 @@ spec:
 
 def test_the_example_specs_validate(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLE)]) == 0
-    assert capsys.readouterr().out == "valid: 8 documents in 4 files\n"
+    assert capsys.readouterr().out == "valid: 9 documents in 5 files\n"
 
 
 def test_the_example_specs_validate_from_the_project_root(

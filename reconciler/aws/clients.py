@@ -42,7 +42,7 @@ from reconciler.aws.ratelimit import RateLimiter
 from reconciler.aws.settings import AwsSettings
 
 ServiceName = Literal[
-    "ecs", "ecr", "elbv2", "ec2", "application-autoscaling", "sts", "dynamodb", "cloudwatch"
+    "ecs", "ecr", "elbv2", "ec2", "application-autoscaling", "sts", "dynamodb", "cloudwatch", "logs"
 ]
 """The services the engine talks to, named as botocore names its clients (and as call keys)."""
 
@@ -116,6 +116,9 @@ SINGLE_ATTEMPT_OPERATIONS: Mapping[str, frozenset[str]] = {
     # A lost response (read timeout, reset) to a RegisterTaskDefinition that landed, retried by
     # botocore, registered an identical extra revision; botocore cannot look before it retries.
     "ecs": frozenset({"register_task_definition"}),
+    # Retried by botocore after it landed, creating a log group fails with ResourceAlreadyExists:
+    # the group is ours, but the pass would fail and leave the rest of the group's calls for later.
+    "logs": frozenset({"create_log_group"}),
 }
 """Per service, the operations botocore must not retry: each HTTP attempt is one `call`."""
 

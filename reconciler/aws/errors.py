@@ -95,6 +95,8 @@ _EVENTUAL_CONSISTENCY_CODES: frozenset[str] = frozenset(
         "IncorrectState",
         # Application Auto Scaling
         "ConcurrentUpdateException",
+        # CloudWatch Logs: another request was changing the same log group at the same moment
+        "OperationAbortedException",
         # DynamoDB
         "TransactionConflictException",
     }

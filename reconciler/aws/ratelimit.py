@@ -193,9 +193,11 @@ listed share one adaptive bucket (`ADAPTIVE_DEFAULT`)."""
 ADAPTIVE_DEFAULT = BucketLimits(burst=20, refill_per_second=10)
 """Starting budget for each service without published rates (and for unlisted ECS operations)."""
 
-ADAPTIVE_SERVICES: frozenset[str] = frozenset({"elbv2", "application-autoscaling", "ec2", "ecr"})
-"""Services limited adaptively, one bucket per service. Others (sts, dynamodb, cloudwatch) are
-called rarely enough that botocore's retries are all they need."""
+ADAPTIVE_SERVICES: frozenset[str] = frozenset({"elbv2", "application-autoscaling", "ec2", "ecr", "logs"})
+"""Services limited adaptively, one bucket per service. CloudWatch Logs publishes a quota per
+action, but in Service Quotas rather than as a token bucket, and its control-plane actions share
+an account with every application's log traffic, so it adapts like the others. The rest (sts,
+dynamodb, cloudwatch) are called rarely enough that botocore's retries are all they need."""
 
 
 def bucket_key(service: str, operation: str) -> str | None:

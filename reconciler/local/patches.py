@@ -42,6 +42,7 @@ def apply() -> None:
         _patch_ec2()
         _patch_elbv2()
         _patch_application_autoscaling()
+        _patch_logs()
         _applied = True
 
 
@@ -1105,3 +1106,94 @@ def autoscaling_tagging(response_class: type) -> None:
     _replace(response_class, "tag_resource", tag_resource)
     _replace(response_class, "untag_resource", untag_resource)
     _replace(response_class, "list_tags_for_resource", list_tags_for_resource)
+
+
+# =====================================================================================================
+# CloudWatch Logs
+# =====================================================================================================
+
+
+def _logs_error(code: str, message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    error: Exception = JsonRESTError(code, message)
+    return error
+
+
+def _patch_logs() -> None:
+    from moto.logs.responses import LogsResponse as Response
+
+    def describe_log_groups(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            names = self._get_param("logGroupIdentifiers")
+            if not names:
+                return original(self)
+            return json.dumps(logs_describe_log_groups_by_identifiers(self.logs_backend, names))
+
+        return handler
+
+    def associate_kms_key(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            logs_kms_key_association(
+                self.logs_backend, self._get_param("logGroupName"), self._get_param("kmsKeyId")
+            )
+            return json.dumps({})
+
+        return handler
+
+    def disassociate_kms_key(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            logs_kms_key_association(self.logs_backend, self._get_param("logGroupName"), None)
+            return json.dumps({})
+
+        return handler
+
+    def delete_log_group(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            backend = self.logs_backend
+            group = _log_group(backend, self._get_param("logGroupName"))
+            body = original(self)
+            logs_delete_log_group_drops_its_tags(backend, group.arn)
+            return body
+
+        return handler
+
+    _replace(Response, "describe_log_groups", describe_log_groups)
+    _replace(Response, "associate_kms_key", associate_kms_key)
+    _replace(Response, "disassociate_kms_key", disassociate_kms_key)
+    _replace(Response, "delete_log_group", delete_log_group)
+
+
+def _log_group(backend: Any, name: str) -> Any:
+    group = backend.groups.get(name)
+    if group is None:
+        raise _logs_error("ResourceNotFoundException", "The specified log group does not exist.")
+    return group
+
+
+def logs_kms_key_association(backend: Any, name: str, key: str | None) -> None:
+    """AWS: AssociateKmsKey sets the group's ``kmsKeyId`` (replacing any key) and DisassociateKmsKey
+    removes it; moto 5.2.5: neither is implemented (HTTP 500). Like moto's create_log_group, the key
+    is not checked against KMS.
+    """
+    _log_group(backend, name).kms_key_id = key
+
+
+def logs_describe_log_groups_by_identifiers(backend: Any, names: list[str]) -> dict[str, Any]:
+    """AWS: describe_log_groups with ``logGroupIdentifiers`` (at most 50 names of the caller's account)
+    answers exactly those groups that exist; moto 5.2.5: ignores the filter and answers every group.
+    """
+    if len(names) > 50:
+        raise _logs_error(
+            "InvalidParameterException",
+            "logGroupIdentifiers: Member must have length less than or equal to 50",
+        )
+    groups = [backend.groups[name] for name in sorted(set(names)) if name in backend.groups]
+    return {"logGroups": [group.to_describe_dict() for group in groups]}
+
+
+def logs_delete_log_group_drops_its_tags(backend: Any, arn: str) -> None:
+    """AWS: a deleted log group's tags go with it, so a new group of the same name starts untagged;
+    moto 5.2.5: keeps them under the ARN, and the new group inherits the old one's ownership tags.
+    """
+    backend.tagger.delete_all_tags_for_resource(arn)

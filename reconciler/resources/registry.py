@@ -26,6 +26,7 @@ def _descriptors() -> tuple[KindDescriptor, ...]:
     from reconciler.resources import (
         cluster,
         load_balancer,
+        log_group,
         repository,
         security_group,
         service,
@@ -35,6 +36,7 @@ def _descriptors() -> tuple[KindDescriptor, ...]:
 
     return (
         repository.DESCRIPTOR,
+        log_group.DESCRIPTOR,
         task_definition.DESCRIPTOR,
         cluster.DESCRIPTOR,
         security_group.DESCRIPTOR,

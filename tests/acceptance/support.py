@@ -88,6 +88,7 @@ class Console:
         self.elbv2 = client("elbv2")
         self.ecr = client("ecr")
         self.autoscaling = client("application-autoscaling")
+        self.logs = client("logs")
 
     def group_id(self, name: str) -> str:
         groups = self.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.aws
 
 NODE_APP_CREATES = {
     "ecr.CreateRepository": 1,
+    "logs.CreateLogGroup": 1,
+    "logs.PutRetentionPolicy": 1,
     "ecs.CreateCluster": 1,
     "ec2.CreateSecurityGroup": 2,
     "ec2.AuthorizeSecurityGroupIngress": 2,
@@ -54,7 +56,7 @@ def test_the_example_stack_converges_from_empty_then_plans_nothing_and_applies_w
     assert first.output["ok"] and first.output["errors"] == []
     assert first.writes == NODE_APP_CREATES
     assert {r["action"] for r in first.resources} == {"create"}
-    assert len(first.resources) == 8
+    assert len(first.resources) == 9
 
     service = console.service("node-app", "node-app")
     assert (service["status"], service["desiredCount"]) == ("ACTIVE", 3)

@@ -57,6 +57,8 @@ def test_an_unowned_target_group_with_the_specs_name_is_a_conflict_left_untouche
     # Everything that does not need the target group is created; nothing of ELBv2, no service.
     assert applied.writes == {
         "ecr.CreateRepository": 1,
+        "logs.CreateLogGroup": 1,
+        "logs.PutRetentionPolicy": 1,
         "ecs.CreateCluster": 1,
         "ec2.CreateSecurityGroup": 2,
         "ec2.AuthorizeSecurityGroupIngress": 2,

@@ -62,6 +62,7 @@ def client_error(code: str, status: int = 400, operation: str = "UpdateService")
         ("InvalidGroup.NotFound", 400, RETRYABLE),
         ("DependencyViolation", 400, RETRYABLE),
         ("ConcurrentUpdateException", 400, RETRYABLE),
+        ("OperationAbortedException", 400, RETRYABLE),  # CloudWatch Logs: a concurrent change
         # terminal: the request itself is wrong or not allowed
         ("AccessDeniedException", 400, TERMINAL),
         ("AccessDenied", 403, TERMINAL),
@@ -72,6 +73,7 @@ def client_error(code: str, status: int = 400, operation: str = "UpdateService")
         ("ValidationError", 400, TERMINAL),
         ("ClientException", 400, TERMINAL),
         ("ClusterNotFoundException", 400, TERMINAL),
+        ("ResourceAlreadyExistsException", 400, TERMINAL),  # CloudWatch Logs: the name is taken
         ("PriorityInUse", 400, TERMINAL),
         ("ConditionalCheckFailedException", 400, TERMINAL),
         ("ExpiredTokenException", 400, TERMINAL),  # static session credentials do not renew

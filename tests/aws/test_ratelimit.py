@@ -115,6 +115,8 @@ def test_ecs_categories_match_the_published_buckets(category: EcsCategory, limit
         ("application-autoscaling", "PutScalingPolicy", "application-autoscaling"),
         ("ec2", "DescribeSecurityGroups", "ec2"),
         ("ecr", "DescribeRepositories", "ecr"),
+        ("logs", "DescribeLogGroups", "logs"),
+        ("logs", "CreateLogGroup", "logs"),
         ("sts", "GetCallerIdentity", None),
         ("dynamodb", "PutItem", None),
         ("cloudwatch", "DescribeAlarms", None),

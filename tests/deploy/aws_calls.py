@@ -53,6 +53,7 @@ SERVICES: Mapping[str, tuple[str, str]] = {
     "sts": ("sts", "sts"),
     "dynamodb": ("dynamodb", "dynamodb"),
     "cloudwatch": ("cloudwatch", "cloudwatch"),
+    "logs": ("logs", "logs"),
 }
 CLIENT_FACTORIES = frozenset({"service", "client", "_open_client"})
 """Methods whose first argument names the service of the client they return."""

@@ -129,4 +129,4 @@ def test_the_undamaged_example_round_trips_through_yaml(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump_all(EXAMPLE_DOCUMENTS, sort_keys=False))
     spec_set, errors = load_spec_set([path])
     assert errors == []
-    assert spec_set is not None and len(spec_set) == 8
+    assert spec_set is not None and len(spec_set) == 9

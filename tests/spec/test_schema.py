@@ -37,7 +37,7 @@ def _example_documents() -> list[dict[str, Any]]:
 
 def test_every_example_document_matches_the_schema(validator: jsonschema.Draft202012Validator) -> None:
     documents = _example_documents()
-    assert len(documents) == 8
+    assert len(documents) == 9
     for document in documents:
         errors = [error.message for error in validator.iter_errors(document)]
         assert errors == [], (document["kind"], document["metadata"]["name"], errors)
@@ -51,13 +51,14 @@ def test_the_schema_describes_every_kind_by_its_kind_field(
     assert sorted(schema["discriminator"]["mapping"]) == [
         "Cluster",
         "LoadBalancer",
+        "LogGroup",
         "Repository",
         "SecurityGroup",
         "Service",
         "TargetGroup",
         "TaskDefinition",
     ]
-    assert len(schema["oneOf"]) == 7
+    assert len(schema["oneOf"]) == 8
 
 
 @pytest.mark.parametrize(

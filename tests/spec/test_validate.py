@@ -52,6 +52,7 @@ def test_the_example_stack_is_valid() -> None:
     assert sorted(spec_set.keys()) == [
         ("Cluster", "node-app"),
         ("LoadBalancer", "node-app"),
+        ("LogGroup", "node-app"),
         ("Repository", "node-app"),
         ("SecurityGroup", "node-app-alb"),
         ("SecurityGroup", "node-app-tasks"),
@@ -61,6 +62,8 @@ def test_the_example_stack_is_valid() -> None:
     ]
     repository = spec_set.get("Repository", "node-app")
     assert repository is not None and repository.aws_name == "varuntd/node-app"
+    log_group = spec_set.get("LogGroup", "node-app")
+    assert log_group is not None and log_group.aws_name == "/ecs/node-app"
     assert uses_default_network(spec_set)
 
 
@@ -83,11 +86,17 @@ def test_the_example_references_are_typed_and_located() -> None:
     [rule_reference] = references_of(tasks_group)
     assert (rule_reference.target, rule_reference.creation_edge) == (("SecurityGroup", "node-app-alb"), False)
     task = spec_set[("TaskDefinition", "node-app")]
-    assert [reference.target for reference in references_of(task)] == [("Repository", "node-app")]
+    assert [reference.target for reference in references_of(task)] == [
+        ("Repository", "node-app"),
+        ("LogGroup", "node-app"),
+    ]
     assert (
         task.line_of(references_of(task)[0].path)
         == task.line_of(("spec", "containerDefinitions", 0, "image")) + 1
     )
+    # The awslogs-group option names the LogGroup document: the error points at the option's line.
+    options = ("spec", "containerDefinitions", 0, "logConfiguration", "options")
+    assert task.line_of(references_of(task)[1].path) == task.line_of(options) + 2
 
 
 def test_spec_set_iterates_in_file_order_and_looks_up_by_kind_and_name() -> None:
@@ -101,7 +110,7 @@ def test_spec_set_iterates_in_file_order_and_looks_up_by_kind_and_name() -> None
     ]
     assert spec_set.get("Service", "nope") is None
     assert ("Cluster", "node-app") in spec_set
-    assert len(spec_set) == 8
+    assert len(spec_set) == 9
 
 
 @pytest.mark.parametrize("cpu", sorted(FARGATE_MEMORY_BY_CPU))

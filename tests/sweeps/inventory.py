@@ -2,7 +2,7 @@
 
 A converge under faults or crashes must leave exactly what a fault-free converge of the same specs
 leaves; a duplicate (a second security group, target group, listener, rule, ingress rule, scaling
-policy or task definition revision) shows as a count above one or a longer list.
+policy, task definition revision or log group) shows as a count above one or a longer list.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def inventory(console: Console) -> dict[str, Counter[str]]:
     found["scaling policy"] = Counter(
         f"{p['ResourceId']}:{p['PolicyName']}"
         for p in console.autoscaling.describe_scaling_policies(**ecs)["ScalingPolicies"]
+    )
+    # With its retention: a crash between CreateLogGroup and PutRetentionPolicy must still end kept 14 days.
+    found["log group"] = Counter(
+        f"{g['logGroupName']}:{g.get('retentionInDays', 'never')}"
+        for g in console.logs.describe_log_groups()["logGroups"]
     )
     return found
 

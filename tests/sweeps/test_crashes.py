@@ -5,7 +5,7 @@ the child process before it hears the answer: the worst moment, AWS changed and 
 knowing. A second `apply` (in-process, straight to the local AWS) must then leave exactly what a
 crash-free converge leaves, with no duplicates, and a following plan must be empty.
 
-The example stack's converge makes 13 writes. The default suite tries a spread of crash points; every
+The example stack's converge makes 15 writes. The default suite tries a spread of crash points; every
 k runs with ``-m sweep``. The daemon (`ecs-reconciler run`) is killed the same way at five points of
 its converge, and a restarted daemon must finish it with the same result.
 """
@@ -33,7 +33,7 @@ from tests.sweeps.inventory import duplicates, inventory
 pytestmark = pytest.mark.aws
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_APP_WRITES = 13
+NODE_APP_WRITES = 15
 
 
 @contextmanager
@@ -92,7 +92,7 @@ def crash_then_converge(capsys: pytest.CaptureFixture[str], aws: LocalAWS, k: in
     assert plan.code == 0 and plan.changed == {}, (killer.writes, str(plan))
 
 
-@pytest.mark.parametrize("k", [1, 5, 9, 13])
+@pytest.mark.parametrize("k", [1, 5, 9, 13, 15])
 def test_apply_killed_after_a_write_then_applied_again_converges_without_duplicates(
     capsys: pytest.CaptureFixture[str], aws: LocalAWS, tmp_path: Path, k: int
 ) -> None:

@@ -35,12 +35,13 @@ from reconciler.resources.base import (
     ObserveCache,
     ObserveContext,
     PlanContext,
+    TerminalPlanError,
 )
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, string_leaves, tag_delta
 from reconciler.resources.rollout import RolloutState, read_rollout
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
-from reconciler.resources.task_definition.model import TaskDefinitionSpec
-from reconciler.spec import Document
+from reconciler.resources.task_definition.model import AWSLOGS_GROUP, TaskDefinitionSpec
+from reconciler.spec import Document, Reference
 from reconciler.spec.graph import CLEANUP_PART
 
 LIST_PAGE_SIZE = 100  # ListTaskDefinitions maxResults is at most 100
@@ -232,7 +233,11 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
     missing: list[str] = []
     warnings: list[str] = []
     containers = []
-    for container, fields in zip(spec.container_definitions, request["containerDefinitions"], strict=True):
+    # Option values that name another document (an `awslogs-group` naming a log group's document)
+    # become that document's AWS name: asked of the graph, by the path the reference was made at.
+    named = {reference.path: reference for reference in context.spec_set.graph.references_from(document.key)}
+    pairs = zip(spec.container_definitions, request["containerDefinitions"], strict=True)
+    for index, (container, fields) in enumerate(pairs):
         rendered = render_image(
             container.image,
             pinning=spec.image_pinning,
@@ -244,12 +249,31 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
             missing.append(rendered.missing)
         if rendered.warning is not None:
             warnings.append(rendered.warning)
+        option = ("spec", "containerDefinitions", index, "logConfiguration", "options", AWSLOGS_GROUP)
+        if option in named:
+            fields = _with_log_group_name(fields, context, named[option])
         containers.append({**fields, "image": rendered.reference})
     request["containerDefinitions"] = containers
     for role in ("executionRoleArn", "taskRoleArn"):
         if role in request:
             request[role] = context.role_arn(request[role])
     return Registration(request, missing, warnings)
+
+
+def _with_log_group_name(
+    container: Mapping[str, Any], context: PlanContext, reference: Reference
+) -> dict[str, Any]:
+    """The container definition with `awslogs-group` naming the referenced document's AWS name.
+
+    Raises `TerminalPlanError` when that name is an unowned group's (a conflict): the logs would
+    go to someone else's group."""
+    target_kind, target_name = reference.target
+    if reference.target in context.conflicted:
+        raise TerminalPlanError(f"depends on {target_kind}/{target_name}, which is in conflict")
+    target = context.spec_set.get(target_kind, target_name)
+    log = container["logConfiguration"]
+    options = {**log["options"], AWSLOGS_GROUP: target.aws_name if target is not None else target_name}
+    return {**container, "logConfiguration": {**log, "options": options}}
 
 
 def desired_tree(document: Document, context: PlanContext) -> dict[str, Any]:

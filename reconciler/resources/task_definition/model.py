@@ -6,6 +6,7 @@ normalised to the form AWS returns). Pure: no I/O, no AWS SDK.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -19,6 +20,7 @@ from pydantic import (
 
 from reconciler.spec.models import (
     AWS_NAME_255,
+    METADATA_NAME_PATTERN,
     ContainerCpu,
     ContainerMemory,
     KindSpec,
@@ -95,12 +97,34 @@ class Secret(SpecModel):
     value_from: Annotated[str, StringConstraints(min_length=1)]
 
 
+AWSLOGS_GROUP = "awslogs-group"
+"""The awslogs option naming the log group; it may name a LogGroup document (see `LogConfiguration`)."""
+
+
 class LogConfiguration(SpecModel):
+    """A container's log configuration, as ECS takes it.
+
+    With `logDriver: awslogs`, an `awslogs-group` value shaped like a document name (1-63 of a-z,
+    0-9 and `-`, as `node-app`) names a LogGroup document: the task definition is registered after
+    that group exists, with the group's CloudWatch name (its `logGroupName`) in the option. Any
+    other value (CloudWatch names usually have a `/`, as `/ecs/node-app`) is a group's literal
+    name, sent as written, as a value starting `sg-` is a literal security group id.
+    """
+
     log_driver: Literal[
         "awslogs", "fluentd", "gelf", "json-file", "journald", "logentries", "splunk", "syslog", "awsfirelens"
     ]
     options: dict[str, str] | None = None
     secret_options: list[Secret] | None = None
+
+    def log_group_document(self) -> str | None:
+        """The LogGroup document `awslogs-group` names, or None when it is a literal group name."""
+        if self.log_driver != "awslogs":
+            return None
+        group = (self.options or {}).get(AWSLOGS_GROUP)
+        if group is None or re.fullmatch(METADATA_NAME_PATTERN, group) is None:
+            return None
+        return group
 
 
 class ContainerHealthCheck(SpecModel):
@@ -242,7 +266,7 @@ class TaskDefinitionSpec(KindSpec):
 
     AWS_NAME_FIELD: ClassVar[str] = "family"
     KIND: ClassVar[str] = "TaskDefinition"
-    REFERENCED_KINDS: ClassVar[frozenset[str]] = frozenset({"Repository"})
+    REFERENCED_KINDS: ClassVar[frozenset[str]] = frozenset({"Repository", "LogGroup"})
 
     family: AWS_NAME_255 | None = None
     cpu: TaskCpu | None = None
@@ -263,3 +287,9 @@ class TaskDefinitionSpec(KindSpec):
             if isinstance(container.image, RepositoryImage):
                 path = ("spec", "containerDefinitions", index, "image", "repository")
                 yield ReferenceTo("Repository", container.image.repository, path, needs=None)
+            log_group = container.log_configuration and container.log_configuration.log_group_document()
+            if log_group:
+                # ECS checks the group exists only when a task starts, but a task definition is
+                # there to be run: it registers once its log group exists.
+                option = ("spec", "containerDefinitions", index, "logConfiguration", "options", AWSLOGS_GROUP)
+                yield ReferenceTo("LogGroup", log_group, option)
