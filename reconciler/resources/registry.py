@@ -83,10 +83,6 @@ def kinds_in_creation_order() -> tuple[str, ...]:
     return tuple(ordered)
 
 
-def kinds_in_delete_order() -> list[str]:
-    return list(reversed(kinds_in_creation_order()))
-
-
 @cache
 def spec_kinds() -> SpecKinds:
     """What the spec layer needs of every kind: models, checks and warnings."""

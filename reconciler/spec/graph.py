@@ -1,12 +1,12 @@
 """The one dependency graph between documents, built from the references each kind declares.
 
 Every ordering the engine needs comes from here: which step group of a document waits for which
-step group of another (creation and update), cycle detection (``find_cycles`` over the creation
-edges), and who refers to a document (a kind that needs another kind's facts asks the graph, never
-that kind's package). Deletion walks the same edges backwards: a cleanup group (an old target
-group, old task definition revisions) runs after everything that refers to its document.
-A step group is ``(kind, name, part)``; a document's groups run in the order its kind lists them.
-Pure.
+step group of another (creation and update; validation refuses cycles over the same creation
+edges, ``reconciler.spec.references.find_cycles``), and who refers to a document (a kind that
+needs another kind's facts asks the graph, never that kind's package). Deletion walks the same
+edges backwards: a cleanup group (an old target group, old task definition revisions) runs after
+everything that refers to its document. A step group is ``(kind, name, part)``; a document's
+groups run in the order its kind lists them. Pure.
 """
 
 from __future__ import annotations

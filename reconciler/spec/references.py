@@ -8,7 +8,7 @@ that orders planning, writes and deletions from them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath
@@ -109,14 +109,6 @@ def find_cycles(references: Iterable[Reference]) -> list[tuple[DocumentKey, ...]
         if node not in state:
             visit(node)
     return cycles
-
-
-def dependents_index(references: Iterable[Reference]) -> Mapping[DocumentKey, tuple[Reference, ...]]:
-    """References grouped by target: who points at each document (for delete order and impact)."""
-    index: dict[DocumentKey, list[Reference]] = {}
-    for reference in references:
-        index.setdefault(reference.target, []).append(reference)
-    return {key: tuple(value) for key, value in index.items()}
 
 
 def uses_default_network(documents: Iterable[Document]) -> bool:
