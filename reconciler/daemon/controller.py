@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 import structlog
 
-from reconciler.aws.calls import CallCounter
+from reconciler.aws.calls import CallCounter, difference, is_write
 from reconciler.aws.errors import AwsError
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings, WorkQueue
@@ -56,6 +57,18 @@ from reconciler.resources.base import TerminalPlanError
 from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
 from reconciler.spec import SpecSet
 from reconciler.spec.secrets import mask_mapping
+
+
+class PassReason(StrEnum):
+    """Why a pass runs, for its reads in the metrics: what each reason costs is what to tune."""
+
+    RESYNC = "resync"
+    """The periodic resync: every resource, and orphans when pruning."""
+    CHANGE = "change"
+    """A new valid spec set."""
+    REQUEUE = "requeue"
+    """Keys due again on their own: a rollout in progress, a retry, a check after a write."""
+
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +134,8 @@ class Controller:
         self.passes = 0
         self._parked: set[ResourceKey] = set()
         self._look_for_orphans = True
+        self._next_reason: PassReason | None = None
+        """Why the next pass runs, when something other than its keys falling due asked for it."""
         self._next_resync = clock()
         self._failed_rollouts: set[tuple[str, str | None]] = set()
         self._wake = asyncio.Event()
@@ -145,6 +160,8 @@ class Controller:
         # it depends on: every key gets one more try (level-triggered: one batched pass).
         self._parked.clear()
         self._look_for_orphans = True  # a removed document's resource may now be prunable
+        if self._next_reason is not PassReason.RESYNC:
+            self._next_reason = PassReason.CHANGE
         for key in keys:
             self.queue.add(key)
         log.info("spec set loaded", revision=snapshot.revision, documents=len(snapshot.spec_set))
@@ -201,6 +218,7 @@ class Controller:
         for document in self.spec_set:
             self.queue.add(document.key)
         self._look_for_orphans = True
+        self._next_reason = PassReason.RESYNC
         self._next_resync = self._clock() + self.settings.resync_seconds
 
     async def _wait(self, stopping: asyncio.Event) -> None:
@@ -243,6 +261,8 @@ class Controller:
         started = self._clock()
         reconcile_id = f"{self.passes:06d}"
         self.passes += 1
+        reason, self._next_reason = self._next_reason or PassReason.REQUEUE, None
+        calls_before = self._calls.snapshot() if self._calls is not None else {}
         structlog.contextvars.bind_contextvars(reconcile_id=reconcile_id)
         try:
             try:
@@ -284,8 +304,19 @@ class Controller:
         finally:
             mode = Mode.ENFORCE if self.writing else Mode.REPORT
             self.metrics.reconcile_duration.observe(mode, value=self._clock() - started)
+            self._count_pass(reason, calls_before, keys=len(due))
             self._export_gauges()
             structlog.contextvars.unbind_contextvars("reconcile_id")
+
+    def _count_pass(self, reason: PassReason, calls_before: Mapping[str, int], *, keys: int) -> None:
+        """The pass's reads, by why it ran (a rollout's re-check should cost far less than a resync)."""
+        if self._calls is None:
+            return
+        made = difference(self._calls.snapshot(), calls_before)
+        reads = sum(count for call, count in made.items() if not is_write(call))
+        self.metrics.passes_total.inc(reason.value)
+        self.metrics.pass_reads_total.inc(reason.value, amount=reads)
+        log.info("pass done", reason=reason.value, keys=keys, reads=reads, writes=sum(made.values()) - reads)
 
     def _pass_failed(self, due: set[ResourceKey], error: Exception) -> None:
         self.last_error = str(error)

@@ -132,6 +132,16 @@ class Metrics:
             "AWS API call attempts by service, operation and outcome.",
             label_names=("service", "operation", "outcome"),
         )
+        self.passes_total = Counter(
+            "ecs_reconciler_passes_total",
+            "Reconcile passes by why they ran: resync, change (a new spec set), requeue (keys due).",
+            label_names=("reason",),
+        )
+        self.pass_reads_total = Counter(
+            "ecs_reconciler_pass_reads_total",
+            "AWS read attempts made by passes, by why the pass ran.",
+            label_names=("reason",),
+        )
         self.queue_depth = Gauge("ecs_reconciler_workqueue_depth", "Resource keys waiting in the work queue.")
         self.queue_retries_total = Counter(
             "ecs_reconciler_workqueue_retries_total", "Keys requeued with backoff after a retryable failure."

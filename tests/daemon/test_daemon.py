@@ -288,3 +288,41 @@ def test_with_prune_a_removed_document_is_deleted_and_leaves_the_status(
             assert running.calls.snapshot().get("ecs.DeleteCluster") == 1
 
     asyncio.run(scenario())
+
+
+def test_each_pass_counts_its_reads_under_why_it_ran(aws: LocalAWS, tmp_path: Path) -> None:
+    """Issue 10: a pass's reads are in the metrics by reason (resync, change, requeue), and they
+    account for every read the daemon made."""
+    write_cluster(tmp_path)
+
+    async def metrics(port: int) -> dict[str, dict[str, float]]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/metrics") as response,
+        ):
+            text = await response.text()
+        by_family: dict[str, dict[str, float]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith("_total") and "reason" in sample.labels:
+                    by_family.setdefault(family.name, {})[sample.labels["reason"]] = sample.value
+        return by_family
+
+    run_options = options(aws, tmp_path)
+    # A resync long after the first one, so the re-checks after each write run as requeues.
+    run_options = replace(run_options, daemon=replace(run_options.daemon, resync_seconds=30.0))
+
+    async def scenario() -> None:
+        async with daemon(run_options) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            write_cluster(tmp_path, providers="FARGATE_SPOT")  # a spec change
+            await eventually(lambda: providers(aws) == ["FARGATE_SPOT"])
+            await asyncio.sleep(0.6)  # the re-check 0.2 s after the write
+            found = await metrics(running.port)
+            passes, reads = found["ecs_reconciler_passes"], found["ecs_reconciler_pass_reads"]
+            assert {"resync", "change", "requeue"} <= set(passes), passes
+            assert all(reads[reason] > 0 for reason in passes), reads
+            made = running.calls.snapshot()
+            assert sum(reads.values()) == sum(count for call, count in made.items() if not is_write(call))
+
+    asyncio.run(scenario())
