@@ -134,6 +134,8 @@ class Controller:
         self.passes = 0
         self._parked: set[ResourceKey] = set()
         self._look_for_orphans = True
+        self._last_observation: tuple[SpecSet, Any] | None = None
+        """The spec set and observation of the last pass, which a re-check of a few keys updates."""
         self._next_reason: PassReason | None = None
         """Why the next pass runs, when something other than its keys falling due asked for it."""
         self._next_resync = clock()
@@ -269,7 +271,14 @@ class Controller:
                 # Finding orphans lists whole accounts: on resyncs and spec changes only, not on
                 # every quick re-check of a rollout.
                 orphans = self._look_for_orphans and self._engine.settings.plan.prune
-                observation = await self._engine.observe(spec_set, orphans=orphans)
+                last = self._last_observation
+                if reason is PassReason.REQUEUE and last is not None and last[0] is spec_set:
+                    # A re-check of the due keys (a rollout, a retry, the look after a write):
+                    # only their objects are read again, not the whole estate.
+                    observation = await self._engine.observe_again(spec_set, frozenset(due), last[1])
+                else:
+                    observation = await self._engine.observe(spec_set, orphans=orphans)
+                self._last_observation = (spec_set, observation)
                 self._look_for_orphans = False
             except (AwsError, TerminalPlanError) as error:
                 self._pass_failed(due, error)

@@ -72,9 +72,10 @@ async def observe_all(
     settings: PlanSettings,
     cache: ProcessCache,
     orphans: bool | None = None,
+    only: frozenset[tuple[str, str]] | None = None,
 ) -> LiveState:
-    """Observe every document's objects, the shared facts, and (with `orphans`, default: when
-    pruning) every owned object, to find those whose documents are gone.
+    """Observe every document's objects (or only those of `only`), the shared facts, and (with
+    `orphans`, default: when pruning) every owned object, to find those whose documents are gone.
 
     Raises the first `AwsError` any kind hit, unwrapped: the kinds read concurrently, and callers
     classify a single error, not a group of them.
@@ -84,7 +85,9 @@ async def observe_all(
         clients=clients, spec_set=spec_set, environment=environment, settings=settings, cache=cache.observe
     )
     modules = all_kinds()
-    by_kind = {module.kind: [d for d in spec_set if d.kind == module.kind] for module in modules}
+    # `only`: the documents to look at (the rest of the spec set stays the context they are read in).
+    wanted = [document for document in spec_set if only is None or document.key in only]
+    by_kind = {module.kind: [d for d in wanted if d.kind == module.kind] for module in modules}
 
     async def observe_kind(module: ResourceKind) -> Mapping[str, LiveResource]:
         documents = by_kind[module.kind]

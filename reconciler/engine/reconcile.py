@@ -79,6 +79,29 @@ class Engine:
         )
         return Observation(environment=environment, live=live)
 
+    async def observe_again(
+        self, spec_set: SpecSet, keys: frozenset[ResourceKey], last: Observation
+    ) -> Observation:
+        """`last` with the objects of `keys` observed afresh: what a re-check of a few keys (a
+        rollout in progress, a retry, the look after a write) needs, for the reads of those keys
+        alone. Everything else, the account facts included, is as `last` saw it; the periodic
+        resync observes everything."""
+        fresh = await observe_all(
+            self._clients,
+            spec_set,
+            environment=last.environment,
+            settings=self._settings.plan,
+            cache=self._cache,
+            orphans=False,
+            only=keys,
+        )
+        kept = {key: live for key, live in last.live.resources.items() if key not in keys}
+        live = LiveState(
+            resources={**kept, **fresh.resources},
+            facts={**last.live.facts, **fresh.facts},
+        )
+        return Observation(environment=last.environment, live=live)
+
     def plan(
         self,
         spec_set: SpecSet,

@@ -31,6 +31,9 @@ class CrashingEngine:
     async def observe(self, spec_set: Any, *, orphans: bool | None = None) -> Any:
         return object()
 
+    async def observe_again(self, spec_set: Any, keys: Any, last: Any) -> Any:
+        return last
+
     def plan(self, spec_set: Any, observation: Any, **write_policy: Any) -> Any:
         self.plans += 1
         raise KeyError("a bug in a kind's plan")

@@ -290,23 +290,25 @@ def test_with_prune_a_removed_document_is_deleted_and_leaves_the_status(
     asyncio.run(scenario())
 
 
+async def metrics(port: int) -> dict[str, dict[str, float]]:
+    """The `/metrics` counters labelled by pass reason, by family and reason."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    by_family: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith("_total") and "reason" in sample.labels:
+                by_family.setdefault(family.name, {})[sample.labels["reason"]] = sample.value
+    return by_family
+
+
 def test_each_pass_counts_its_reads_under_why_it_ran(aws: LocalAWS, tmp_path: Path) -> None:
     """Issue 10: a pass's reads are in the metrics by reason (resync, change, requeue), and they
     account for every read the daemon made."""
     write_cluster(tmp_path)
-
-    async def metrics(port: int) -> dict[str, dict[str, float]]:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{port}/metrics") as response,
-        ):
-            text = await response.text()
-        by_family: dict[str, dict[str, float]] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name.endswith("_total") and "reason" in sample.labels:
-                    by_family.setdefault(family.name, {})[sample.labels["reason"]] = sample.value
-        return by_family
 
     run_options = options(aws, tmp_path)
     # A resync long after the first one, so the re-checks after each write run as requeues.
@@ -324,5 +326,45 @@ def test_each_pass_counts_its_reads_under_why_it_ran(aws: LocalAWS, tmp_path: Pa
             assert all(reads[reason] > 0 for reason in passes), reads
             made = running.calls.snapshot()
             assert sum(reads.values()) == sum(count for call, count in made.items() if not is_write(call))
+
+    asyncio.run(scenario())
+
+
+REPOSITORY = """\
+---
+apiVersion: ecs-reconciler/v1
+kind: Repository
+metadata:
+  name: images
+spec: {}
+"""
+
+
+def test_a_recheck_after_a_write_reads_only_what_it_rechecks(aws: LocalAWS, tmp_path: Path) -> None:
+    """Issue 10: a requeue (the look after a write, a rollout in progress) observes only its keys;
+    the other documents keep what the last pass saw until the resync. A cluster edit's re-check
+    is one DescribeClusters, not the repository's reads too."""
+    write_cluster(tmp_path)
+    (tmp_path / "repository.yaml").write_text(REPOSITORY)
+    run_options = options(aws, tmp_path)
+    run_options = replace(run_options, daemon=replace(run_options.daemon, resync_seconds=30.0))
+
+    async def scenario() -> None:
+        async with daemon(run_options) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            await asyncio.sleep(0.6)  # the re-checks after the first writes
+            before = await metrics(running.port)
+            write_cluster(tmp_path, providers="FARGATE_SPOT")
+            await eventually(lambda: providers(aws) == ["FARGATE_SPOT"])
+            await asyncio.sleep(0.6)
+            after = await metrics(running.port)
+
+            def grown(family: str, reason: str) -> float:
+                name = f"ecs_reconciler_{family}"
+                return after[name].get(reason, 0) - before[name].get(reason, 0)
+
+            assert grown("passes", "requeue") >= 1
+            assert grown("pass_reads", "requeue") == grown("passes", "requeue")  # a DescribeClusters each
+            assert grown("pass_reads", "change") > 1  # the edit's own pass read both documents
 
     asyncio.run(scenario())
