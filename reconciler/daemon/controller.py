@@ -134,7 +134,7 @@ class Controller:
         self.passes = 0
         self._parked: set[ResourceKey] = set()
         self._look_for_orphans = True
-        self._last_observation: tuple[SpecSet, Any] | None = None
+        self._last_observation: tuple[SpecSet, Observation] | None = None
         """The spec set and observation of the last pass, which a re-check of a few keys updates."""
         self._next_reason: PassReason | None = None
         """Why the next pass runs, when something other than its keys falling due asked for it."""

@@ -9,7 +9,7 @@ and the write policy is applied here (each resource whose calls are not issued s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
@@ -254,7 +254,11 @@ def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> lis
     refuses to delete) holds back only what depends on it. A referrer that is itself deleted is
     waited for whole when its kind is deleted earlier, and otherwise only for the groups before its
     own deletion (two security groups naming each other: each revokes its rules, then each goes),
-    so two objects naming each other never deadlock."""
+    so two objects naming each other never deadlock.
+
+    A deletion also waits for an earlier-deleted object that it names itself: a target group lists
+    the load balancers that forward to it (`LoadBalancerArns`), which AWS refuses to let go of
+    while they do, even when the load balancer's own listeners were not read."""
     position = _creation_position()
     orphans = {orphan.key: orphan for orphan in context.live.orphans}
 
@@ -266,20 +270,31 @@ def _order_deletions(plans: Sequence[ResourcePlan], context: PlanContext) -> lis
             return referrer.groups
         return referrer.groups[:-1]
 
-    writing = [plan for plan in plans if plan.groups and not plan.report_only]
+    # Each live object's values and identities once, not once per pair of plans.
+    writing = [
+        (plan, frozenset(_values(live)), _identities(live))
+        for plan in plans
+        if plan.groups and not plan.report_only and (live := live_of(plan)) is not None
+    ]
     ordered: list[ResourcePlan] = []
     for plan in plans:
         target = orphans.get(plan.key) if plan.action is Action.DELETE else None
         if target is None or plan.report_only or not plan.groups:
             ordered.append(plan)
             continue
-        identities = _identities(target)
+        identities, values = _identities(target), frozenset(_values(target))
         after = frozenset(
             group.key
-            for other in writing
+            for other, other_values, other_identities in writing
             if other.key != plan.key
-            and (referrer := live_of(other)) is not None
-            and (_refers_to(referrer, identities) or _used_by(target, plan, referrer, other))
+            and (
+                not identities.isdisjoint(other_values)
+                or (
+                    other.action is Action.DELETE
+                    and position[other.kind] > position[plan.kind]
+                    and not other_identities.isdisjoint(values)
+                )
+            )
             for group in awaited(other, plan)
         )
         # Only the deletion itself waits: the groups before it detach this object's own references
@@ -303,18 +318,6 @@ def order_groups(plan: ResourcePlan, spec_set: SpecSet | None) -> ResourcePlan:
     return replace(plan, groups=tuple(groups)) if groups else plan
 
 
-def _used_by(target: LiveResource, plan: ResourcePlan, user: LiveResource, user_plan: ResourcePlan) -> bool:
-    """Whether `target` names, among its own values, a `user` deleted before it in kind order: a
-    target group lists the load balancers that forward to it (`LoadBalancerArns`), which AWS
-    refuses to let go of while they do, even when the load balancer's own listeners were not read."""
-    position = _creation_position()
-    return (
-        user_plan.action is Action.DELETE
-        and position[user_plan.kind] > position[plan.kind]
-        and _refers_to(target, _identities(user))
-    )
-
-
 def _identities(live: LiveResource) -> frozenset[str]:
     """The strings by which other AWS objects point at this one: its ARN or id, the other objects
     it accounts for (a family's revisions), and its ARN-shaped outputs."""
@@ -324,10 +327,10 @@ def _identities(live: LiveResource) -> frozenset[str]:
     return frozenset({live.identifier, *live.also_identifies, *outputs})
 
 
-def _refers_to(live: LiveResource, identities: frozenset[str]) -> bool:
-    """Whether any value of the live object (its description and the kind's details) is one of
-    `identities`: AWS objects refer to each other by whole ARNs or ids, never by a part of one."""
-    return any(value in identities for value in string_leaves((live.state, live.details)))
+def _values(live: LiveResource) -> Iterator[str]:
+    """The strings of a live object's description and the kind's details: AWS objects refer to
+    each other by whole ARNs or ids, never by a part of one, so naming is set membership."""
+    return string_leaves((live.state, live.details))
 
 
 def _creation_position() -> dict[str, int]:

@@ -18,7 +18,7 @@ from reconciler.aws.errors import AwsError
 from reconciler.plan.normalise import tags_to_map
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
-from reconciler.resources.common import batched
+from reconciler.resources.common import batched, owned_by_instance
 
 NAMES_BATCH = 20  # DescribeLoadBalancers takes at most 20 names; the same batch for target groups
 TAGS_BATCH = 20  # DescribeTags takes at most 20 ARNs
@@ -80,6 +80,21 @@ async def list_all(elbv2: ApiClient, *, operation: str, result_key: str) -> list
         async for page in elbv2.paginate(operation, PageSize=PAGE_SIZE)
         for item in page.get(result_key, [])
     ]
+
+
+async def owned(
+    elbv2: ApiClient, items: Sequence[Mapping[str, Any]], *, arn_key: str, instance: str, kind: str
+) -> list[tuple[str, Mapping[str, Any], dict[str, str]]]:
+    """`(source document name, item, tags)` of the `items` this instance owns as `kind`, their tags
+    read 20 ARNs a call: what a kind's `observe_owned` makes its orphans of."""
+    tags = await describe_tags(elbv2, [item[arn_key] for item in items])
+    found = []
+    for item in items:
+        item_tags = tags.get(item[arn_key], {})
+        source = owned_by_instance(item_tags, instance, kind)
+        if source is not None:
+            found.append((source, item, item_tags))
+    return found
 
 
 async def describe_tags(elbv2: ApiClient, arns: Sequence[str]) -> dict[str, dict[str, str]]:

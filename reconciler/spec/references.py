@@ -12,27 +12,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from reconciler.spec.document import Document, DocumentKey, FieldPath
-from reconciler.spec.models import MAIN_PART
+from reconciler.spec.models import ReferenceTo
 
 
 @dataclass(frozen=True)
 class Reference:
-    """One document naming another by ``metadata.name`` (see ``reconciler.spec.models.ReferenceTo``
-    for what ``creation_edge``, ``part``, ``needs`` and ``also_after`` say).
-
-    ``path`` is where, from the document root as written (``("spec", "cluster")``), so errors
-    and plans can point at the line.
-    """
+    """One document naming another by ``metadata.name``: the reference its kind declared
+    (``reconciler.spec.models.ReferenceTo``: path, creation edge, parts), and who made it."""
 
     source_kind: str
     source_name: str
-    target_kind: str
-    target_name: str
-    path: FieldPath
-    creation_edge: bool = True
-    part: str = MAIN_PART
-    needs: str | None = MAIN_PART
-    also_after: tuple[str, str] | None = None
+    declared: ReferenceTo
 
     @property
     def source(self) -> DocumentKey:
@@ -40,7 +30,36 @@ class Reference:
 
     @property
     def target(self) -> DocumentKey:
-        return (self.target_kind, self.target_name)
+        return (self.declared.kind, self.declared.name)
+
+    @property
+    def target_kind(self) -> str:
+        return self.declared.kind
+
+    @property
+    def target_name(self) -> str:
+        return self.declared.name
+
+    @property
+    def path(self) -> FieldPath:
+        """From the document root as written (``("spec", "cluster")``): errors and plans point at it."""
+        return self.declared.path
+
+    @property
+    def creation_edge(self) -> bool:
+        return self.declared.creation_edge
+
+    @property
+    def part(self) -> str:
+        return self.declared.part
+
+    @property
+    def needs(self) -> str | None:
+        return self.declared.needs
+
+    @property
+    def also_after(self) -> tuple[str, str] | None:
+        return self.declared.also_after
 
 
 def references_of(document: Document) -> tuple[Reference, ...]:
@@ -60,17 +79,7 @@ def _references(document: Document) -> Iterator[Reference]:
             raise AssertionError(
                 f"{document.kind} refers to a {reference.kind}, which its REFERENCED_KINDS does not declare"
             )
-        yield Reference(
-            source_kind=document.kind,
-            source_name=document.name,
-            target_kind=reference.kind,
-            target_name=reference.name,
-            path=reference.path,
-            creation_edge=reference.creation_edge,
-            part=reference.part,
-            needs=reference.needs,
-            also_after=reference.also_after,
-        )
+        yield Reference(document.kind, document.name, reference)
 
 
 def find_cycles(references: Iterable[Reference]) -> list[tuple[DocumentKey, ...]]:

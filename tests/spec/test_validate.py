@@ -19,6 +19,7 @@ from reconciler.spec import (
     validate_spec_set,
 )
 from reconciler.spec.loader import load_text
+from reconciler.spec.models import ReferenceTo
 from reconciler.spec.validate import GENERIC_CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +155,7 @@ def test_references_to_a_document_that_failed_its_model_are_not_reported_again()
 
 
 def _reference(source: str, target: str, *, creation_edge: bool = True) -> Reference:
-    return Reference("Service", source, "Service", target, ("spec",), creation_edge)
+    return Reference("Service", source, ReferenceTo("Service", target, ("spec",), creation_edge))
 
 
 @pytest.mark.parametrize(

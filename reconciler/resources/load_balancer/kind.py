@@ -41,7 +41,7 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
-from reconciler.resources.common import owned_by_instance, tag_delta
+from reconciler.resources.common import tag_delta
 from reconciler.resources.load_balancer.model import LISTENERS_PART, ForwardAction, Listener, LoadBalancerSpec
 from reconciler.spec import Document
 
@@ -582,14 +582,10 @@ class LoadBalancerKind(KindBase):
             )
             if item.get("Type") == APPLICATION
         ]
-        tags = await elbv2.describe_tags(client, [item["LoadBalancerArn"] for item in balancers])
-        owned: list[LiveResource] = []
-        for balancer in balancers:
-            balancer_tags = tags.get(balancer["LoadBalancerArn"], {})
-            source = owned_by_instance(balancer_tags, context.settings.instance, self.kind)
-            if source is not None:
-                owned.append(_live(source, balancer, balancer_tags, {}))
-        return owned
+        found = await elbv2.owned(
+            client, balancers, arn_key="LoadBalancerArn", instance=context.settings.instance, kind=self.kind
+        )
+        return [_live(source, balancer, tags, {}) for source, balancer, tags in found]
 
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(LoadBalancerSpec)

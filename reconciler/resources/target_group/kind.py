@@ -356,14 +356,10 @@ class TargetGroupKind(KindBase):
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         client = context.clients.service("elbv2")
         groups = await elbv2.list_all(client, operation="describe_target_groups", result_key="TargetGroups")
-        tags = await elbv2.describe_tags(client, [group["TargetGroupArn"] for group in groups])
-        owned: list[LiveResource] = []
-        for group in groups:
-            group_tags = tags.get(group["TargetGroupArn"], {})
-            source = owned_by_instance(group_tags, context.settings.instance, self.kind)
-            if source is not None:
-                owned.append(_live(source, group, group_tags, {}))
-        return owned
+        found = await elbv2.owned(
+            client, groups, arn_key="TargetGroupArn", instance=context.settings.instance, kind=self.kind
+        )
+        return [_live(source, group, tags, {}) for source, group, tags in found]
 
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:
         spec = document.spec_as(TargetGroupSpec)
