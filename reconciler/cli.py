@@ -399,14 +399,20 @@ def _run_engine_command(arguments: argparse.Namespace, *, command: str) -> int:
 
 async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, command: str) -> int:
     from reconciler.aws.errors import AwsError
+    from reconciler.engine.observe import ProcessCache
     from reconciler.engine.report import build_report
+    from reconciler.engine.revision_cache import for_one_shot_run
     from reconciler.engine.session import open_engine
 
     # plan, drift and apply --dry-run only observe and plan: they show the calls apply would make.
     apply = command == "apply" and not arguments.dry_run
     aws_settings, plan_settings = _engine_settings(arguments)
     try:
-        async with open_engine(aws_settings, plan_settings) as session:
+        async with open_engine(
+            aws_settings,
+            plan_settings,
+            cache=ProcessCache(revision_file=for_one_shot_run(aws_settings.endpoint_url, os.environ)),
+        ) as session:
             try:
                 if apply:
                     result = await session.engine.apply_and_confirm(spec_set)

@@ -8,11 +8,13 @@ VPC) or once per process (the account id, which cannot change under one set of c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.aws.errors import AwsError
+from reconciler.engine.revision_cache import RevisionFile
 from reconciler.plan.ownership import source_of
 from reconciler.resources.base import (
     Clients,
@@ -35,6 +37,11 @@ class ProcessCache:
     observe: ObserveCache = field(default_factory=ObserveCache)
     account_id: str | None = None
     partition: str = "aws"
+    clock: Callable[[], float] = time.time
+    """Wall-clock time: schedules kept across processes (a family's next listing) compare it."""
+    revision_file: RevisionFile | None = None
+    """A one-shot run's on-disk memory of task definition revisions, loaded once the account is
+    known and saved after each observation; None in the daemon, which keeps its memory."""
 
 
 async def observe_environment(
@@ -46,6 +53,10 @@ async def observe_environment(
         # arn:PARTITION:sts::ACCOUNT:...: role ARNs and ECR hosts differ in China and GovCloud.
         cache.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
     account = Environment(account_id=cache.account_id, region=region, partition=cache.partition)
+    if cache.revision_file is not None:
+        cache.revision_file.load(
+            cache.observe, partition=cache.partition, account_id=cache.account_id, region=region
+        )
     if not uses_default_network(spec_set):
         return account
     ec2 = clients.service("ec2")
@@ -82,14 +93,19 @@ async def observe_all(
     """
     with_orphans = settings.prune if orphans is None else orphans
     context = ObserveContext(
-        clients=clients, spec_set=spec_set, environment=environment, settings=settings, cache=cache.observe
+        clients=clients,
+        spec_set=spec_set,
+        environment=environment,
+        settings=settings,
+        cache=cache.observe,
+        now=cache.clock(),
     )
     modules = all_kinds()
     # `only`: the documents to look at (the rest of the spec set stays the context they are read in).
     wanted = [document for document in spec_set if only is None or document.key in only]
     by_kind = {module.kind: [d for d in wanted if d.kind == module.kind] for module in modules}
 
-    async def observe_kind(module: ResourceKind) -> Mapping[str, LiveResource]:
+    async def observe_kind(module: ResourceKind, context: ObserveContext) -> Mapping[str, LiveResource]:
         documents = by_kind[module.kind]
         return await module.observe(documents, context) if documents else {}
 
@@ -97,27 +113,40 @@ async def observe_all(
         documents = by_kind[module.kind]
         return await module.observe_facts(documents, context) if documents else {}
 
+    first = [module for module in modules if not module.observe_last]
+    last = [module for module in modules if module.observe_last]
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = {module.kind: group.create_task(observe_kind(module)) for module in modules}
+            tasks = {module.kind: group.create_task(observe_kind(module, context)) for module in first}
             fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
             orphan_tasks = (
-                [group.create_task(module.observe_owned(context)) for module in modules]
-                if with_orphans
-                else []
+                [group.create_task(module.observe_owned(context)) for module in first] if with_orphans else []
             )
+        resources = _by_key(tasks)
+        facts: dict[str, Any] = {}
+        for fact_task in fact_tasks:
+            facts.update(fact_task.result())
+        # The kinds observed last read what the others saw: usually nothing more is needed.
+        others = replace(context, others=LiveState(resources=dict(resources), facts=facts))
+        async with asyncio.TaskGroup() as group:
+            tasks = {module.kind: group.create_task(observe_kind(module, others)) for module in last}
+        resources.update(_by_key(tasks))
+        if with_orphans and last:
+            # Their owned objects last of all: what the documents already account for needs no read.
+            everything = replace(context, others=LiveState(resources=dict(resources), facts=facts))
+            async with asyncio.TaskGroup() as group:
+                orphan_tasks += [group.create_task(module.observe_owned(everything)) for module in last]
     except* AwsError as failed:
         raise first_error(failed) from failed
 
-    resources: dict[tuple[str, str], LiveResource] = {}
-    facts: dict[str, Any] = {}
-    for kind, task in tasks.items():
-        for name, live in task.result().items():
-            resources[(kind, name)] = live
-    for fact_task in fact_tasks:
-        facts.update(fact_task.result())
     found = _orphans([task.result() for task in orphan_tasks], spec_set, resources)
     return LiveState(resources=resources, orphans=tuple(found), facts=facts, orphans_observed=with_orphans)
+
+
+def _by_key(
+    tasks: Mapping[str, asyncio.Task[Mapping[str, LiveResource]]],
+) -> dict[tuple[str, str], LiveResource]:
+    return {(kind, name): live for kind, task in tasks.items() for name, live in task.result().items()}
 
 
 def first_error(group: BaseExceptionGroup[AwsError]) -> AwsError:
@@ -139,18 +168,20 @@ def _orphans(
     whether its document is gone or now resolves to another identity (an AWS name changed: the
     old object is replaced, and `replaced_by` names the document).
     """
-    claimed = {
-        (live.kind, identity)
-        for live in resources.values()
-        for identity in (live.identifier, *live.also_identifies)
-    }
+    claimed = {(live.kind, identity) for live in resources.values() for identity in _identities_of(live)}
     orphans: list[LiveResource] = []
     for owned in owned_by_kind:
         for live in owned:
             source = source_of(live.tags)
-            if source is None or (live.kind, live.identifier) in claimed:
+            if source is None or any((live.kind, identity) in claimed for identity in _identities_of(live)):
                 continue
             if source in spec_set:
                 live = replace(live, replaced_by=source)
             orphans.append(live)
     return orphans
+
+
+def _identities_of(live: LiveResource) -> frozenset[str]:
+    """Every identity of one object: a document's observation may know fewer of a family's
+    revisions than the listing of owned objects does, and any one shared means the same object."""
+    return frozenset({live.identifier, *live.also_identifies})

@@ -77,6 +77,8 @@ class Engine:
             cache=self._cache,
             orphans=orphans,
         )
+        if self._cache.revision_file is not None:
+            self._cache.revision_file.save(self._cache.observe)
         return Observation(environment=environment, live=live)
 
     async def observe_again(

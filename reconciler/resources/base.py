@@ -111,6 +111,12 @@ class PlanSettings:
     """Allow a pass that would prune more than half of what is owned, or with no documents."""
     report_only: bool = False
     """Observe and report; issue no write (`run --mode report`, `plan`, `drift`)."""
+    family_listing_interval: float = 3600.0
+    """Seconds between listings of a task definition family whose revision in use is already the
+    one its document asks for. Such a family needs no read on a steady pass; its listing (spread
+    per family over 0.5 to 1.5 times this) sees revisions registered and tags changed by hand, and
+    lets old revisions be cleaned up. A family is also listed whenever its document differs from
+    the revision in use, before anything is registered."""
     perpetual_diff_limit: int = 3
     """Writes of the same differences to one resource before writes to it stop (the perpetual-diff
     breaker, `reconciler.engine.breaker`). One retry covers a read that came too soon after the
@@ -234,6 +240,9 @@ class ObserveCache:
     autoscaling_namespace: dict[str, int] = field(default_factory=dict)
     """How many scaling policies and scheduled actions ECS's Application Auto Scaling namespace
     held at the last sweep (`reconciler.resources.service.autoscaling.sweep_is_cheaper`)."""
+    families_listed: dict[str, float] = field(default_factory=dict)
+    """Wall-clock time each task definition family was last listed (or first seen, which starts
+    its schedule): when the next listing is due (`PlanSettings.family_listing_interval`)."""
 
 
 @dataclass(frozen=True)
@@ -243,11 +252,18 @@ class ObserveContext:
     environment: Environment
     settings: PlanSettings
     cache: ObserveCache
+    others: LiveState | None = None
+    """For a kind observed last (`observe_last`): what every other kind observed in this pass,
+    facts included. None for the others, which are observed at the same time."""
+    now: float = 0.0
+    """Wall-clock seconds when the pass began (what a schedule kept across processes compares)."""
 
 
 class KindBase:
     """The defaults of the `ResourceKind` protocol, for a kind class to inherit: a kind writes only
     what it does differently. Stateless, as every kind is."""
+
+    observe_last: ClassVar[bool] = False
 
     async def observe_facts(
         self, documents: Sequence[Document], context: ObserveContext
@@ -260,6 +276,9 @@ class ResourceKind(Protocol):
     """One kind of AWS resource. Implementations are stateless singletons."""
 
     kind: ClassVar[str]
+    observe_last: ClassVar[bool]
+    """Observed after every other kind, with what they saw in `ObserveContext.others`, so that it
+    can read less: a task definition whose revision a service already runs needs no read."""
     rewrites: ClassVar[tuple[Rewrite, ...]]
     """Every way AWS answers this kind's fields differently from how they were sent, and how the
     kind handles each (see `reconciler.plan.rewrites`)."""
@@ -282,7 +301,10 @@ class ResourceKind(Protocol):
         ...
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
-        """Every object of this kind owned by this instance (for pruning), named by its source tag."""
+        """Every object of this kind owned by this instance (for pruning), named by its source tag.
+
+        A kind observed last is asked after its documents' objects were observed, and may leave out
+        what those already account for (`context.others`): such objects are never orphans."""
         ...
 
     def plan(self, document: Document, live: LiveResource | None, context: PlanContext) -> ResourcePlan:

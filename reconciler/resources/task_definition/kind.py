@@ -1,11 +1,17 @@
 """The TaskDefinition kind: a task definition family, converged by registering a new revision.
 
-Observed per family with ListTaskDefinitions (ACTIVE, paged; the family filter is a prefix match,
-so the exact family is picked client-side) and one DescribeTaskDefinition of the newest revision.
-Revisions are immutable, so each ARN is described once per process and kept in
-`ObserveCache.task_definitions`; only its tags can change, and those are re-read with
-ListTagsForResource on later passes. `observe_facts` resolves the tags of `{repository, tag}`
-images with one BatchGetImage per repository per pass (`image_digests` in `LiveState.facts`).
+Observed last (after the services, `observe_last`). A family whose referrers run a revision that
+is already what the document asks for is that revision: no listing, and no read at all once the
+revision is known, since revisions are immutable and each ARN is described once per process and
+kept in `ObserveCache.task_definitions` (one-shot runs keep it on disk,
+`reconciler.engine.revision_cache`). Its tags are taken as described then; a by-hand tag change
+on a running revision is seen on the family's slow-schedule listing
+(`PlanSettings.family_listing_interval`). Every other family (nothing runs it, it differs from
+what runs, or its listing is due) is listed with ListTaskDefinitions (ACTIVE, paged; the family
+filter is a prefix match, so the exact family is picked client-side) and its newest revision
+described, its tags re-read with ListTagsForResource once described. `observe_facts` resolves
+the tags of `{repository, tag}` images with one BatchGetImage per repository per pass
+(`image_digests` in `LiveState.facts`).
 
 A new revision is registered only when the normalised registration differs from the newest
 ACTIVE revision (exact comparison: a revision is replaced whole), after both sides have lost
@@ -20,6 +26,7 @@ family is mid-rollout, never one a live service runs. Registered in
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -30,6 +37,7 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, LandedCheck, ResourcePlan, StepGroup
 from reconciler.resources.base import (
     ApiClient,
+    DependencyWaiting,
     KindBase,
     LiveResource,
     ObserveCache,
@@ -483,6 +491,8 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class TaskDefinitionKind(KindBase):
     kind: ClassVar[str] = "TaskDefinition"
+    # After the services: the revision they run is usually all a steady pass needs to know.
+    observe_last: ClassVar[bool] = True
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(
@@ -491,6 +501,9 @@ class TaskDefinitionKind(KindBase):
         ecs = context.clients.service("ecs")
 
         async def observe_one(document: Document) -> LiveResource | None:
+            running = await _observe_running(ecs, document, context)
+            if running is not None:
+                return running
             family = document.aws_name
             arns = [
                 arn
@@ -503,6 +516,7 @@ class TaskDefinitionKind(KindBase):
                 )
                 for arn in page.get("taskDefinitionArns", [])
             ]
+            context.cache.families_listed[family] = context.now
             return await _observe_family(
                 ecs,
                 context.cache,
@@ -559,8 +573,18 @@ class TaskDefinitionKind(KindBase):
                 if parsed is not None:
                     by_family.setdefault(parsed[0], []).append(arn)
 
+        # Families a document's observation already accounts for are not orphans: no read for them.
+        claimed = {
+            identity
+            for live in (context.others.resources.values() if context.others is not None else ())
+            if live.kind == self.kind
+            for identity in live.also_identifies
+        }
+
         async def owned_family(family: str, arns: list[str]) -> LiveResource | None:
             newest = max(arns, key=_revision_of)
+            if family_arn(newest) in claimed:
+                return None
             described = await _describe_cached(ecs, context.cache, newest)
             source = owned_by_instance(_cached_tags(described), context.settings.instance, self.kind)
             if source is None:
@@ -719,6 +743,86 @@ async def _describe_cached(ecs: ApiClient, cache: ObserveCache, arn: str) -> Map
     return cached
 
 
+def revisions_run_by_referrers(document: Document, context: ObserveContext) -> list[str]:
+    """ARNs of the family's revisions that the documents referring to this one run or deploy, as
+    observed in this pass (a service's `taskDefinition` and its deployments'), oldest first."""
+    if context.others is None:
+        return []
+    family = document.aws_name
+    running: set[str] = set()
+    for reference in context.spec_set.graph.referrers(document.key):
+        live = context.others.resources.get(reference.source)
+        if live is None:
+            continue
+        running.update(
+            leaf
+            for leaf in string_leaves(live.state)
+            if ":task-definition/" in leaf
+            and (parsed := family_and_revision(leaf)) is not None
+            and parsed[0] == family
+        )
+    return sorted(running, key=_revision_of)
+
+
+def listing_due(family: str, context: ObserveContext) -> bool:
+    """Whether the family's slow-schedule listing is due. A family first seen starts its schedule
+    then (a run without history reads no more than it must); each family's interval is spread
+    between 0.5 and 1.5 times the setting, so that families first seen together are not all
+    listed on one pass ever after."""
+    listed = context.cache.families_listed.setdefault(family, context.now)
+    spread = 0.5 + (zlib.crc32(family.encode()) % 1000) / 1000
+    return context.now - listed >= context.settings.family_listing_interval * spread
+
+
+async def _observe_running(
+    ecs: ApiClient, document: Document, context: ObserveContext
+) -> LiveResource | None:
+    """The family as the revision its referrers run, when that revision is already what the
+    document asks for (content and tags): no listing, and no read at all once the revision is in
+    the cache. None when the family must be listed: nothing runs it, the document differs from
+    what runs (a registration may follow, which must know every revision), or the slow-schedule
+    listing is due. Newer revisions nobody runs do not matter to a document already running."""
+    running = revisions_run_by_referrers(document, context)
+    if not running or context.others is None or listing_due(document.aws_name, context):
+        return None
+    head = running[-1]
+    plan_context = PlanContext(
+        spec_set=context.spec_set,
+        live=context.others,
+        environment=context.environment,
+        settings=context.settings,
+    )
+    try:
+        registration = desired_registration(document, plan_context)
+    except (TerminalPlanError, DependencyWaiting):
+        return None  # the planner says why, with the family listed as usual
+    if registration.missing:
+        return None
+    described = await _describe_cached(ecs, context.cache, head)
+    tags = _cached_tags(described)
+    desired = normalise_task_definition(registration.request)
+    if diff_trees(desired, live_tree(described["taskDefinition"]), exact=True):
+        return None
+    if tag_delta(plan_context.desired_tags(document), tags)[0]:
+        return None
+    revision = _revision_of(head)
+    return LiveResource(
+        kind=TaskDefinitionKind.kind,
+        name=document.name,
+        identifier=head,
+        also_identifies=frozenset({*running, family_arn(head)}),
+        state=described["taskDefinition"],
+        tags=tags,
+        outputs={"arn": head, "family": document.aws_name, "revision": revision},
+    )
+
+
+def family_arn(revision_arn: str) -> str:
+    """The family's ARN without a revision: one identity shared by every observation of the family,
+    however many of its revisions each knew (ECS also accepts it for "the latest ACTIVE revision")."""
+    return revision_arn.rpartition(":")[0]
+
+
 async def _observe_family(
     ecs: ApiClient,
     cache: ObserveCache,
@@ -763,7 +867,7 @@ async def _observe_family(
         name=name,
         identifier=newest_arn,
         # Services point at a revision, not at the family: every revision is this resource.
-        also_identifies=frozenset(arn for _, arn in revisions),
+        also_identifies=frozenset({*(arn for _, arn in revisions), family_arn(newest_arn)}),
         state=task_definition,
         tags=tags,
         outputs={"arn": newest_arn, "family": family, "revision": revisions[0][0]},
