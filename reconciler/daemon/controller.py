@@ -48,6 +48,7 @@ from reconciler.engine.result import (
     ReconcileResult,
     Requeue,
     Unchanged,
+    Waiting,
     earliest,
     requeue_for,
     result_of,
@@ -136,6 +137,8 @@ class Controller:
         self._look_for_orphans = True
         self._last_observation: tuple[SpecSet, Observation] | None = None
         """The spec set and observation of the last pass, which a re-check of a few keys updates."""
+        self._following: set[ResourceKey] = set()
+        """Keys whose last result was a rollout in progress: their re-check follows the rollout."""
         self._next_reason: PassReason | None = None
         """Why the next pass runs, when something other than its keys falling due asked for it."""
         self._next_resync = clock()
@@ -275,7 +278,9 @@ class Controller:
                 if reason is PassReason.REQUEUE and last is not None and last[0] is spec_set:
                     # A re-check of the due keys (a rollout, a retry, the look after a write):
                     # only their objects are read again, not the whole estate.
-                    observation = await self._engine.observe_again(spec_set, frozenset(due), last[1])
+                    observation = await self._engine.observe_again(
+                        spec_set, frozenset(due), last[1], following=frozenset(due & self._following)
+                    )
                 else:
                     observation = await self._engine.observe(spec_set, orphans=orphans)
                 self._last_observation = (spec_set, observation)
@@ -380,6 +385,11 @@ class Controller:
             for subscriber in self._subscribers:
                 subscriber.reconciled(event)
             results.setdefault(key, []).append(result)
+            rolling = rollout is not None and rollout.summary is RolloutState.IN_PROGRESS
+            if isinstance(result, Waiting) and rolling:
+                self._following.add(key)
+            else:
+                self._following.discard(key)
         for key, key_results in results.items():
             requeue = earliest(requeue_for(result, parked=key in self._parked) for result in key_results)
             self._requeue(key, requeue, key_results)

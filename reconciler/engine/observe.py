@@ -84,9 +84,13 @@ async def observe_all(
     cache: ProcessCache,
     orphans: bool | None = None,
     only: frozenset[tuple[str, str]] | None = None,
+    following: frozenset[tuple[str, str]] = frozenset(),
+    previous: LiveState | None = None,
 ) -> LiveState:
     """Observe every document's objects (or only those of `only`), the shared facts, and (with
     `orphans`, default: when pruning) every owned object, to find those whose documents are gone.
+    Of the documents in `following`, whose rollouts are being followed, only what a rollout
+    changes is read; the rest is kept from `previous`.
 
     Raises the first `AwsError` any kind hit, unwrapped: the kinds read concurrently, and callers
     classify a single error, not a group of them.
@@ -99,6 +103,8 @@ async def observe_all(
         settings=settings,
         cache=cache.observe,
         now=cache.clock(),
+        following=following,
+        previous=previous,
     )
     modules = all_kinds()
     # `only`: the documents to look at (the rest of the spec set stays the context they are read in).

@@ -82,12 +82,18 @@ class Engine:
         return Observation(environment=environment, live=live)
 
     async def observe_again(
-        self, spec_set: SpecSet, keys: frozenset[ResourceKey], last: Observation
+        self,
+        spec_set: SpecSet,
+        keys: frozenset[ResourceKey],
+        last: Observation,
+        *,
+        following: frozenset[ResourceKey] = frozenset(),
     ) -> Observation:
         """`last` with the objects of `keys` observed afresh: what a re-check of a few keys (a
         rollout in progress, a retry, the look after a write) needs, for the reads of those keys
-        alone. Everything else, the account facts included, is as `last` saw it; the periodic
-        resync observes everything."""
+        alone. Of the keys in `following`, whose rollouts are being followed, only what a rollout
+        changes is read (a service's deployments, not its autoscaling). Everything else, the
+        account facts included, is as `last` saw it; the periodic resync observes everything."""
         fresh = await observe_all(
             self._clients,
             spec_set,
@@ -96,6 +102,8 @@ class Engine:
             cache=self._cache,
             orphans=False,
             only=keys,
+            following=following & keys,
+            previous=last.live,
         )
         kept = {key: live for key, live in last.live.resources.items() if key not in keys}
         live = LiveState(

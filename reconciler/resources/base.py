@@ -257,6 +257,17 @@ class ObserveContext:
     facts included. None for the others, which are observed at the same time."""
     now: float = 0.0
     """Wall-clock seconds when the pass began (what a schedule kept across processes compares)."""
+    following: frozenset[ResourceKey] = frozenset()
+    """Documents looked at again only to follow a rollout in progress: their kind reads what a
+    rollout changes and keeps the rest of what `previous` saw (`followed`)."""
+    previous: LiveState | None = None
+    """The last observation, on a pass that re-checks a few keys (`following`)."""
+
+    def followed(self, key: ResourceKey) -> LiveResource | None:
+        """What was last seen of a document whose rollout alone is being followed, else None."""
+        if key not in self.following or self.previous is None:
+            return None
+        return self.previous.resources.get(key)
 
 
 class KindBase:

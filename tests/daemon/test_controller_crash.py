@@ -31,7 +31,7 @@ class CrashingEngine:
     async def observe(self, spec_set: Any, *, orphans: bool | None = None) -> Any:
         return object()
 
-    async def observe_again(self, spec_set: Any, keys: Any, last: Any) -> Any:
+    async def observe_again(self, spec_set: Any, keys: Any, last: Any, **following: Any) -> Any:
         return last
 
     def plan(self, spec_set: Any, observation: Any, **write_policy: Any) -> Any:

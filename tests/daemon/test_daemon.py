@@ -368,3 +368,100 @@ def test_a_recheck_after_a_write_reads_only_what_it_rechecks(aws: LocalAWS, tmp_
             assert grown("pass_reads", "change") > 1  # the edit's own pass read both documents
 
     asyncio.run(scenario())
+
+
+SERVICE_STACK = """\
+apiVersion: ecs-reconciler/v1
+kind: Cluster
+metadata: {name: web}
+spec: {}
+---
+apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "256"
+  memory: "512"
+  containerDefinitions:
+    - name: app
+      image: public.ecr.aws/nginx/nginx:IMAGE_TAG
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata: {name: web}
+spec:
+  cluster: web
+  taskDefinition: web
+  desiredCount: 1
+  launchType: FARGATE
+  networkConfiguration:
+    awsvpcConfiguration: {subnets: default}
+  autoscaling:
+    minCapacity: 1
+    maxCapacity: 2
+    targetTrackingPolicies:
+      - {policyName: cpu, predefinedMetricType: ECSServiceAverageCPUUtilization, targetValue: 50}
+"""
+
+
+async def calls_by_operation(port: int) -> dict[str, float]:
+    """`ecs_reconciler_aws_calls_total` by `service.Operation`, all outcomes."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    calls: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "ecs_reconciler_aws_calls":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    name = f"{sample.labels['service']}.{sample.labels['operation']}"
+                    calls[name] = calls.get(name, 0) + sample.value
+    return calls
+
+
+def rollout_state(local: LocalAWS) -> str | None:
+    ecs = boto3.client("ecs", region_name=local.region, endpoint_url=local.endpoint_url)
+    if not ecs.list_clusters()["clusterArns"]:
+        return None
+    for service in ecs.describe_services(cluster="web", services=["web"])["services"]:
+        for deployment in service["deployments"]:
+            if deployment["status"] == "PRIMARY":
+                return str(deployment.get("rolloutState"))
+    return None
+
+
+def test_following_a_rollout_reads_the_service_alone(aws: LocalAWS, tmp_path: Path) -> None:
+    """Issue 10: while a service rolls out, each re-check is one DescribeServices (ten services a
+    call): not its scalable target, policies or actions, which a rollout never changes."""
+    (tmp_path / "stack.yaml").write_text(SERVICE_STACK.replace("IMAGE_TAG", "1.27"))
+    run_options = options(aws, tmp_path)
+    run_options = replace(run_options, daemon=replace(run_options.daemon, resync_seconds=60.0))
+    previous = aws.rollout_seconds
+
+    async def scenario() -> None:
+        async with daemon(run_options) as running:
+            await eventually(lambda: rollout_state(aws) == "COMPLETED")
+            aws.rollout_seconds = 4.0
+            (tmp_path / "stack.yaml").write_text(SERVICE_STACK.replace("IMAGE_TAG", "1.28"))
+            await eventually(lambda: rollout_state(aws) == "IN_PROGRESS")
+            await asyncio.sleep(0.8)  # the look after the writes, then the rollout is followed
+            before = (await calls_by_operation(running.port), await metrics(running.port))
+            await asyncio.sleep(1.5)
+            after = (await calls_by_operation(running.port), await metrics(running.port))
+            assert rollout_state(aws) == "IN_PROGRESS", "the rollout ended inside the window"
+            made = {name: count - before[0].get(name, 0) for name, count in after[0].items()}
+            made = {name: count for name, count in made.items() if count}
+            passes = (
+                after[1]["ecs_reconciler_passes"]["requeue"] - before[1]["ecs_reconciler_passes"]["requeue"]
+            )
+            assert passes >= 3
+            assert made == {"ecs.DescribeServices": passes}
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        aws.rollout_seconds = previous

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -408,7 +409,15 @@ class ServiceKind(KindBase):
             for name, _, _ in found
             if context.spec_set["Service", name].spec_as(ServiceSpec).autoscaling is not None
         }
-        return {live.name: live for live in await _with_autoscaling(context, found, managed)}
+        # A rollout changes the service's deployments, never its scalable target or policies.
+        followed = {
+            name: previous
+            for name, _, _ in found
+            if (previous := context.followed((self.kind, name))) is not None
+        }
+        observed = await _with_autoscaling(context, [f for f in found if f[0] not in followed], managed)
+        refreshed = [_with_rollout(followed[name], service) for name, _, service in found if name in followed]
+        return {live.name: live for live in (*observed, *refreshed)}
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
@@ -589,6 +598,16 @@ async def _with_autoscaling(
         )
         for index, (name, cluster, service) in enumerate(found)
     ]
+
+
+def _with_rollout(previous: LiveResource, service: Mapping[str, Any]) -> LiveResource:
+    """What was last seen of a service, with its description (and so its rollout) read afresh."""
+    return replace(
+        previous,
+        state=service,
+        tags=tags_to_map(service.get("tags")),
+        details={**previous.details, "rollout": rollout_details(service)},
+    )
 
 
 def _fields_to_update(desired: Mapping[str, Any], delta: Delta, live: LiveResource) -> tuple[list[str], str]:
