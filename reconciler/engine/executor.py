@@ -1,4 +1,5 @@
-"""Issues a plan's calls: dependency order, bounded concurrency, references filled in as they resolve.
+"""Issues a plan's calls: dependency order, bounded concurrency per operation, references filled in
+as they resolve.
 
 Called by `reconciler.engine.reconcile` (apply, and the daemon's enforce mode). Step groups run as
 soon as every group they wait for has finished; the calls inside a group run in order. A failed
@@ -55,8 +56,16 @@ class ExecutionResult:
 class _Run:
     clients: Clients
     outputs: MutableMapping[ResourceKey, dict[str, Any]]
-    semaphore: asyncio.Semaphore
+    concurrency: int
     may_write: Callable[[], bool]
+    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    """At most `concurrency` calls of one operation at a time. Per operation, not per pass: AWS
+    budgets each kind of call apart (RegisterTaskDefinition sustains one a second, CreateService
+    five), so calls queued for a slow budget must not hold back every other chain of work."""
+
+    def slot(self, call: Call) -> asyncio.Semaphore:
+        return self.slots.setdefault(call.name, asyncio.Semaphore(self.concurrency))
+
     failed: dict[GroupKey, str] = field(default_factory=dict)
     calls_made: dict[ResourceKey, int] = field(default_factory=dict)
     errors: dict[ResourceKey, str] = field(default_factory=dict)
@@ -106,7 +115,7 @@ async def execute(
     run = _Run(
         clients=clients,
         outputs={key: dict(values) for key, values in known_outputs.items()},
-        semaphore=asyncio.Semaphore(concurrency),
+        concurrency=concurrency,
         may_write=may_write,
     )
     done: dict[GroupKey, asyncio.Event] = {key: asyncio.Event() for key in groups}
@@ -186,7 +195,7 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
     resource_key: ResourceKey = (group.key[0], group.key[1])
     for call in group.calls:
         try:
-            async with run.semaphore:
+            async with run.slot(call):
                 response = await _issue(call, run)
         except (AwsError, UnresolvedReference, WritingNotAllowed) as error:
             message = f"{call.name}: {error}"

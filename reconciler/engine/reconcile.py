@@ -29,7 +29,8 @@ class EngineSettings:
     plan: PlanSettings = field(default_factory=PlanSettings)
     """Instance name, pruning and report-only switches."""
     concurrency: int = 8
-    """How many calls the executor issues at once."""
+    """How many calls of one operation the executor issues at once (each operation apart, since
+    AWS budgets each apart: see `reconciler.engine.executor`)."""
 
 
 @dataclass(frozen=True)
