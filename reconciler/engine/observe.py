@@ -125,9 +125,6 @@ async def observe_all(
         async with asyncio.TaskGroup() as group:
             tasks = {module.kind: group.create_task(observe_kind(module, context)) for module in first}
             fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
-            orphan_tasks = (
-                [group.create_task(module.observe_owned(context)) for module in first] if with_orphans else []
-            )
         resources = _by_key(tasks)
         facts: dict[str, Any] = {}
         for fact_task in fact_tasks:
@@ -137,11 +134,12 @@ async def observe_all(
         async with asyncio.TaskGroup() as group:
             tasks = {module.kind: group.create_task(observe_kind(module, others)) for module in last}
         resources.update(_by_key(tasks))
-        if with_orphans and last:
-            # Their owned objects last of all: what the documents already account for needs no read.
+        orphan_tasks = []
+        if with_orphans:
+            # Owned objects last of all: what the documents already account for needs no read.
             everything = replace(context, others=LiveState(resources=dict(resources), facts=facts))
             async with asyncio.TaskGroup() as group:
-                orphan_tasks += [group.create_task(module.observe_owned(everything)) for module in last]
+                orphan_tasks = [group.create_task(module.observe_owned(everything)) for module in modules]
     except* AwsError as failed:
         raise first_error(failed) from failed
 

@@ -263,6 +263,19 @@ class ObserveContext:
     previous: LiveState | None = None
     """The last observation, on a pass that re-checks a few keys (`following`)."""
 
+    def claimed(self, kind: str) -> frozenset[str]:
+        """Identities of `kind`'s objects that this pass's documents resolved to (known to the
+        owned listings, which run after the documents' observation): never orphans, so a kind's
+        `observe_owned` need not read anything more of them."""
+        if self.others is None:
+            return frozenset()
+        return frozenset(
+            identity
+            for live in self.others.resources.values()
+            if live.kind == kind
+            for identity in (live.identifier, *live.also_identifies)
+        )
+
     def followed(self, key: ResourceKey) -> LiveResource | None:
         """What was last seen of a document whose rollout alone is being followed, else None."""
         if key not in self.following or self.previous is None:

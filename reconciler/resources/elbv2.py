@@ -83,10 +83,18 @@ async def list_all(elbv2: ApiClient, *, operation: str, result_key: str) -> list
 
 
 async def owned(
-    elbv2: ApiClient, items: Sequence[Mapping[str, Any]], *, arn_key: str, instance: str, kind: str
+    elbv2: ApiClient,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    arn_key: str,
+    instance: str,
+    kind: str,
+    claimed: frozenset[str] = frozenset(),
 ) -> list[tuple[str, Mapping[str, Any], dict[str, str]]]:
     """`(source document name, item, tags)` of the `items` this instance owns as `kind`, their tags
-    read 20 ARNs a call: what a kind's `observe_owned` makes its orphans of."""
+    read 20 ARNs a call: what a kind's `observe_owned` makes its orphans of. Items whose ARN is
+    `claimed` (documents resolved to them: never orphans) are left out unread."""
+    items = [item for item in items if item[arn_key] not in claimed]
     tags = await describe_tags(elbv2, [item[arn_key] for item in items])
     found = []
     for item in items:

@@ -117,3 +117,31 @@ def _path_pattern(condition: dict[str, Any]) -> str:
     # AWS answers with both forms; the older flat Values may be absent.
     values = condition.get("Values") or condition["PathPatternConfig"]["Values"]
     return str(values[0])
+
+
+def test_looking_for_orphans_lists_the_account_and_reads_nothing_more_of_what_documents_resolved_to(
+    capsys: pytest.CaptureFixture[str], console: Console, fleet: Path
+) -> None:
+    """Issue 10: `plan` always looks for orphans. What the documents already resolved to is never
+    an orphan, so beyond one listing per kind (at the largest page) nothing more is read of it:
+    no second DescribeServices, DescribeClusters, ELBv2 DescribeTags or task definition read."""
+    assert run_cli(capsys, "apply", str(fleet)).code == 0
+    without = run_cli(capsys, "apply", str(fleet))  # observes the documents only
+    assert without.writes == {}
+    planned = run_cli(capsys, "plan", str(fleet))
+    assert planned.code == 0, planned
+    more = {
+        call: count - without.calls.get(call, 0)
+        for call, count in planned.calls.items()
+        if count != without.calls.get(call, 0)
+    }
+    assert more == {
+        "ecs.ListClusters": 2,  # the cluster kind's listing, and the service kind's to list services
+        "ecs.ListServices": 1,
+        "ecs.ListTaskDefinitions": 1,
+        "elbv2.DescribeLoadBalancers": 1,
+        "elbv2.DescribeTargetGroups": 1,
+        "ec2.DescribeSecurityGroups": 1,
+        "ecr.DescribeRepositories": 1,
+        "logs.DescribeLogGroups": 1,
+    }

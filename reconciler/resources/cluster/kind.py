@@ -20,6 +20,7 @@ from reconciler.resources.common import batched, owned_by_instance, spec_fields,
 from reconciler.spec import Document
 
 DESCRIBE_BATCH = 100  # DescribeClusters takes at most 100 names
+LIST_PAGE_SIZE = 100  # ListClusters maxResults is at most 100
 _INCLUDE = ["TAGS", "SETTINGS", "CONFIGURATIONS"]
 _CAPACITY = ("capacityProviders", "defaultCapacityProviderStrategy")
 
@@ -126,7 +127,13 @@ class ClusterKind(KindBase):
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
-        arns = [arn async for page in ecs.paginate("list_clusters") for arn in page.get("clusterArns", [])]
+        claimed = context.claimed(self.kind)
+        arns = [
+            arn
+            async for page in ecs.paginate("list_clusters", PaginationConfig={"PageSize": LIST_PAGE_SIZE})
+            for arn in page.get("clusterArns", [])
+            if arn not in claimed
+        ]
         owned: list[LiveResource] = []
         for batch in batched(arns, DESCRIBE_BATCH):
             response = await ecs.call("describe_clusters", clusters=batch, include=_INCLUDE)

@@ -583,7 +583,12 @@ class LoadBalancerKind(KindBase):
             if item.get("Type") == APPLICATION
         ]
         found = await elbv2.owned(
-            client, balancers, arn_key="LoadBalancerArn", instance=context.settings.instance, kind=self.kind
+            client,
+            balancers,
+            arn_key="LoadBalancerArn",
+            instance=context.settings.instance,
+            kind=self.kind,
+            claimed=context.claimed(self.kind),
         )
         return [_live(source, balancer, tags, {}) for source, balancer, tags in found]
 

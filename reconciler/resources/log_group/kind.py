@@ -134,10 +134,12 @@ class LogGroupKind(KindBase):
         # Only with --prune: ownership is in the tags, so every group of the account is read
         # once, with its tags. CloudWatch Logs has no tag filter on DescribeLogGroups.
         logs = context.clients.service("logs")
+        claimed = context.claimed(self.kind)
         groups = [
             group
             async for page in logs.paginate("describe_log_groups", PaginationConfig={"PageSize": PAGE_SIZE})
             for group in page.get("logGroups", [])
+            if group["logGroupName"] not in claimed
         ]
 
         async def owned_one(group: Mapping[str, Any]) -> LiveResource | None:

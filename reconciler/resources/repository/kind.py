@@ -311,7 +311,12 @@ class RepositoryKind(KindBase):
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecr = context.clients.service("ecr")
-        repositories = await _all_repositories(ecr)
+        claimed = context.claimed(self.kind)
+        repositories = [
+            repository
+            for repository in await _all_repositories(ecr)
+            if repository["repositoryArn"] not in claimed
+        ]
 
         async def owned_one(repository: Mapping[str, Any]) -> LiveResource | None:
             tags = await _tags(ecr, repository["repositoryArn"])

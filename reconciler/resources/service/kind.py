@@ -34,6 +34,7 @@ from reconciler.resources.service.model import ServiceSpec
 from reconciler.spec import Document, SpecSet
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 names
+LIST_PAGE_SIZE = 100  # ListClusters and ListServices maxResults are at most 100
 AUTOSCALING = "autoscaling"
 _INCLUDE = ["TAGS"]
 _FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -421,16 +422,22 @@ class ServiceKind(KindBase):
 
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
+        pages = {"PaginationConfig": {"PageSize": LIST_PAGE_SIZE}}
         clusters = [
-            arn async for page in ecs.paginate("list_clusters") for arn in page.get("clusterArns", [])
+            arn
+            async for page in ecs.paginate("list_clusters", **pages)
+            for arn in page.get("clusterArns", [])
         ]
+        # Services the documents resolved to are never orphans: only the others are described.
+        claimed = context.claimed(self.kind)
         found: list[tuple[str, str, Mapping[str, Any]]] = []
         for cluster_arn in clusters:
             cluster = cluster_arn.rsplit("/", 1)[-1]
             arns = [
                 arn
-                async for page in ecs.paginate("list_services", cluster=cluster_arn)
+                async for page in ecs.paginate("list_services", cluster=cluster_arn, **pages)
                 for arn in page.get("serviceArns", [])
+                if arn not in claimed
             ]
             for service in await _describe(context, cluster, arns):
                 source = owned_by_instance(

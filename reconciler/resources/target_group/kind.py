@@ -357,7 +357,12 @@ class TargetGroupKind(KindBase):
         client = context.clients.service("elbv2")
         groups = await elbv2.list_all(client, operation="describe_target_groups", result_key="TargetGroups")
         found = await elbv2.owned(
-            client, groups, arn_key="TargetGroupArn", instance=context.settings.instance, kind=self.kind
+            client,
+            groups,
+            arn_key="TargetGroupArn",
+            instance=context.settings.instance,
+            kind=self.kind,
+            claimed=context.claimed(self.kind),
         )
         return [_live(source, group, tags, {}) for source, group, tags in found]
 

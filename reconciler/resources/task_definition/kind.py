@@ -574,12 +574,7 @@ class TaskDefinitionKind(KindBase):
                     by_family.setdefault(parsed[0], []).append(arn)
 
         # Families a document's observation already accounts for are not orphans: no read for them.
-        claimed = {
-            identity
-            for live in (context.others.resources.values() if context.others is not None else ())
-            if live.kind == self.kind
-            for identity in live.also_identifies
-        }
+        claimed = context.claimed(self.kind)
 
         async def owned_family(family: str, arns: list[str]) -> LiveResource | None:
             newest = max(arns, key=_revision_of)
