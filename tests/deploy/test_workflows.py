@@ -400,6 +400,7 @@ def test_the_forward_step_proposes_only_a_newer_commit(
     )
     assert result.returncode == 0, result.stderr
     assert output.read_text() == f"newer={'true' if newer else 'false'}\n"
+    assert len(_git(repository, "worktree", "list").splitlines()) == 1, "the proposal's checkout is left"
 
 
 # --- spec-plan.yml and spec-drift.yml --------------------------------------------------------------
