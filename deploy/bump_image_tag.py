@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """Point every container image of one managed repository at a new tag, editing spec files in place.
 
-The GitOps step of .github/workflows/app-image.yml: after CI pushed `<repository>:<git sha>`, this
+The GitOps step of .github/workflows/images.yml: after CI pushed `<repository>:<git sha>`, this
 rewrites the `tag:` of each `image: {repository: <name>, tag: ...}` in the given spec files or
 folders, and the workflow opens a pull request with the change. Merging it is the deployment: the
 daemon sees the new tag and rolls the service out.
 
     python3 deploy/bump_image_tag.py --repository node-app --tag 3f2c9e1... specs/node-app
+    python3 deploy/bump_image_tag.py --repository node-app --print-tags specs/node-app
 
 Only the tag's value changes; comments, ordering and layout stay as written, so the pull request
 shows a one-line diff per image. The tag is written quoted (a hex commit hash such as `1234e567`
-would otherwise read as a number). Standard library only, so a CI runner needs no install.
-Exit status: 0 when at least one image now carries the tag, 1 when no image of that repository
-was found (a typo in the workflow should fail loudly, not open an empty pull request), 2 on bad
-arguments.
+would otherwise read as a number). `--print-tags` changes nothing and prints the tags those
+images are on now, one a line: the workflow proposes a commit only when it is newer than them.
+Standard library only, so a CI runner needs no install.
+Exit status: 0 when at least one image was found (and now carries the tag), 1 when no image of
+that repository was found (a typo in the workflow should fail loudly, not open an empty pull
+request), 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 _KEY = re.compile(r"^(?P<indent>\s*)(?:-\s+)?(?P<key>[A-Za-z]+):\s*(?P<value>.*?)\s*(?:#.*)?$")
 _FLOW_IMAGE = re.compile(r"(?P<head>\bimage:\s*\{)(?P<body>[^}]*)(?P<tail>\})")
+_FLOW_TAG = re.compile(r"\btag:\s*(?P<value>[^,}]*?)\s*(?=[,}]|$)")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # what Docker and ECR accept as a tag
 
 
@@ -45,10 +49,8 @@ def _significant(line: str) -> bool:
     return bool(stripped) and not stripped.startswith("#")
 
 
-def bump_text(text: str, *, repository: str, tag: str) -> tuple[str, int]:
-    """The text with every image of `repository` on `tag`, and how many images were found."""
-    lines = text.splitlines(keepends=True)
-    found = 0
+def _tag_spans(lines: Sequence[str], repository: str) -> Iterator[tuple[int, int, int]]:
+    """(line index, start, end) of the tag's value, for every image of `repository` named by tag."""
     for index, line in enumerate(lines):
         flow = _FLOW_IMAGE.search(line)
         if flow is not None:
@@ -58,9 +60,10 @@ def bump_text(text: str, *, repository: str, tag: str) -> tuple[str, int]:
                 if ":" in part
             )
             if fields.get("repository") == repository and "tag" in fields:
-                body = re.sub(r"(\btag:\s*)[^,}]*", lambda m: f'{m.group(1)}"{tag}"', flow.group("body"))
-                lines[index] = line[: flow.start("body")] + body + line[flow.end("body") :]
-                found += 1
+                value = _FLOW_TAG.search(flow.group("body"))
+                assert value is not None
+                offset = flow.start("body")
+                yield index, offset + value.start("value"), offset + value.end("value")
             continue
         match = _KEY.match(line)
         if (
@@ -74,13 +77,24 @@ def bump_text(text: str, *, repository: str, tag: str) -> tuple[str, int]:
         tag_index = _sibling(lines, index, "tag")
         if tag_index is None:
             continue  # pinned by digest: nothing to bump
-        tag_line = lines[tag_index]
-        tag_match = _KEY.match(tag_line)
+        tag_match = _KEY.match(lines[tag_index])
         assert tag_match is not None
-        start, end = tag_match.span("value")
-        lines[tag_index] = f'{tag_line[:start]}"{tag}"{tag_line[end:]}'
-        found += 1
-    return "".join(lines), found
+        yield tag_index, *tag_match.span("value")
+
+
+def bump_text(text: str, *, repository: str, tag: str) -> tuple[str, int]:
+    """The text with every image of `repository` on `tag`, and how many images were found."""
+    lines = text.splitlines(keepends=True)
+    spans = list(_tag_spans(lines, repository))
+    for index, start, end in spans:
+        lines[index] = f'{lines[index][:start]}"{tag}"{lines[index][end:]}'
+    return "".join(lines), len(spans)
+
+
+def image_tags(text: str, *, repository: str) -> list[str]:
+    """The tags the images of `repository` are on now, in the order they are written."""
+    lines = text.splitlines(keepends=True)
+    return [_unquote(lines[index][start:end]) for index, start, end in _tag_spans(lines, repository)]
 
 
 def _block(lines: Sequence[str], index: int) -> tuple[range, int | None]:
@@ -141,10 +155,14 @@ def _spec_files(paths: Sequence[str]) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repository", required=True, help="the Repository document's metadata.name")
-    parser.add_argument("--tag", required=True, help="the image tag to roll out, e.g. the commit SHA")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--tag", help="the image tag to roll out, e.g. the commit SHA")
+    action.add_argument(
+        "--print-tags", action="store_true", help="print the tags the images are on now; change nothing"
+    )
     parser.add_argument("paths", nargs="+", help="spec files or folders")
     arguments = parser.parse_args(argv)
-    if not _TAG.fullmatch(arguments.tag):
+    if arguments.tag is not None and not _TAG.fullmatch(arguments.tag):
         parser.error(f"{arguments.tag!r} is not a valid image tag")
     try:
         files = _spec_files(arguments.paths)
@@ -153,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = 0
     for path in files:
         text = path.read_text()
+        if arguments.print_tags:
+            tags = image_tags(text, repository=arguments.repository)
+            total += len(tags)
+            for tag in tags:
+                print(tag)
+            continue
         bumped, found = bump_text(text, repository=arguments.repository, tag=arguments.tag)
         total += found
         if bumped != text:
@@ -165,7 +189,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,13 +4,14 @@ Run from the repository root:
 
     .venv/bin/python -m tests.deploy.iam_check           # compare deploy/iam with the code; exit 1 if off
     .venv/bin/python -m tests.deploy.iam_check --print   # print the minimal daemon policy
-    .venv/bin/python -m tests.deploy.iam_check --write   # rewrite deploy/iam/*-policy.json from the code
+    .venv/bin/python -m tests.deploy.iam_check --write   # rewrite the generated deploy/iam policies
 
 A policy is the actions of every call the code makes (`tests.deploy.aws_calls` finds them), on
 `*`, plus `EXTRA_GRANTS`: the permissions AWS checks that are not the action of one of our calls
 (PassRole, service-linked roles, tag-on-create, CloudWatch alarms of target tracking), each with
 its reason and the calls that make it needed, and the daemon's own (the lease table, assuming
-workload roles), which also narrow those calls to their one resource.
+workload roles), which also narrow those calls to their one resource. The read-only policy (the
+role the pull request and drift workflows assume) is the reads among those calls, and nothing else.
 `tests/deploy/test_iam_policy.py` runs the comparison, so a new call in the engine fails the suite
 until the policies are rewritten with `--write`.
 """
@@ -28,6 +29,9 @@ from tests.deploy.aws_calls import PACKAGE, ROOT, Scan, Site, iam_action, requir
 
 DAEMON_POLICY = ROOT / "deploy" / "iam" / "daemon-policy.json"
 WORKLOAD_POLICY = ROOT / "deploy" / "iam" / "workload-role-policy.json"
+READ_ONLY_POLICY = ROOT / "deploy" / "iam" / "read-only-policy.json"
+READ_VERBS = ("Describe", "List", "Get", "BatchGet")
+"""How every read-only operation of our services is named (and no operation that writes)."""
 
 
 # --- permissions that are not calls of our own ----------------------------------------------------
@@ -263,6 +267,25 @@ def build_policy(result: Scan, *, role: str = "daemon") -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def is_read(action: str) -> bool:
+    """Whether an IAM action only reads: `ecs:DescribeServices` yes, `ecs:UpdateService` no."""
+    return action.split(":", 1)[1].startswith(READ_VERBS)
+
+
+def build_read_only_policy(result: Scan) -> dict[str, Any]:
+    """What `plan` and `drift` need: every read the engine makes, on `*`, and no write.
+
+    The daemon's own reads (the lease table) stay out, like in the workload role: `plan` and
+    `drift` never hold a lease. Reads are named by verb (READ_VERBS), checked against the actions
+    the scan finds, so a new read in the engine lands here by regeneration like any other call.
+    """
+    reads = sorted(action for action in _needed(result, "workload") if is_read(action))
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "EngineReads", "Effect": "Allow", "Action": reads, "Resource": "*"}],
+    }
+
+
 # --- checking a policy -----------------------------------------------------------------------------
 
 
@@ -374,7 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tests.deploy.iam_check", description=__doc__.splitlines()[0]
     )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help="rewrite deploy/iam/*-policy.json from the code")
+    group.add_argument(
+        "--write", action="store_true", help="rewrite the generated deploy/iam policies from the code"
+    )
     group.add_argument("--print", action="store_true", help="print the minimal daemon policy")
     arguments = parser.parse_args(argv)
     result = scan()
@@ -386,9 +411,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     files = {"daemon": DAEMON_POLICY, "workload": WORKLOAD_POLICY}
     if arguments.write:
-        for role, path in files.items():
+        written = {path: build_policy(result, role=role) for role, path in files.items()}
+        written[READ_ONLY_POLICY] = build_read_only_policy(result)
+        for path, policy in written.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_render(build_policy(result, role=role)))
+            path.write_text(_render(policy))
             print(f"wrote {path.relative_to(ROOT)}")
         return 0
     for operation, sites in sorted(result.operations.items()):
@@ -399,6 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if findings:
             print(findings.report(str(path.relative_to(ROOT))), file=sys.stderr)
             status = 1
+    if json.loads(READ_ONLY_POLICY.read_text()) != build_read_only_policy(result):
+        print(
+            f"{READ_ONLY_POLICY.relative_to(ROOT)}: not the reads the code makes\n"
+            "  regenerate with: .venv/bin/python -m tests.deploy.iam_check --write",
+            file=sys.stderr,
+        )
+        status = 1
     return status
 
 

@@ -94,3 +94,45 @@ def test_a_tag_docker_would_refuse_is_refused(tmp_path: Path, tag: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
         BUMP.main(["--repository", "node-app", "--tag", tag, str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+IMAGES = textwrap.dedent(
+    """\
+    containerDefinitions:
+      - image:
+          repository: node-app
+          tag: latest  # block form
+      - image: {repository: node-app, tag: "v1" }
+      - image:
+          repository: node-app
+          digest: sha256:aaaa
+      - image:
+          repository: other-app
+          tag: v2
+    """
+)
+
+
+def test_print_tags_lists_the_tags_that_images_of_the_repository_are_on() -> None:
+    assert BUMP.image_tags(IMAGES, repository="node-app") == ["latest", "v1"]
+    assert BUMP.image_tags(IMAGES, repository="other-app") == ["v2"]
+    bumped, _ = BUMP.bump_text(IMAGES, repository="node-app", tag=SHA)
+    assert BUMP.image_tags(bumped, repository="node-app") == [SHA, SHA]
+    # The flow form keeps its spacing: only the value changed.
+    assert f'tag: "{SHA}" }}' in bumped
+
+
+def test_print_tags_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "task.yaml"
+    spec.write_text(IMAGES)
+    assert BUMP.main(["--repository", "node-app", "--print-tags", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["latest", "v1"]
+    assert spec.read_text() == IMAGES
+    assert BUMP.main(["--repository", "no-such-repo", "--print-tags", str(tmp_path)]) == 1
+
+
+def test_print_tags_and_tag_are_one_or_the_other(tmp_path: Path) -> None:
+    for arguments in ([], ["--tag", SHA, "--print-tags"]):
+        with pytest.raises(SystemExit) as exit_info:
+            BUMP.main(["--repository", "node-app", *arguments, str(tmp_path)])
+        assert exit_info.value.code == 2

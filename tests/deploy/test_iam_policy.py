@@ -25,10 +25,13 @@ from tests.deploy.iam_check import (
     DAEMON_POLICY,
     EXTRA_GRANTS,
     LEASE_TABLE,
+    READ_ONLY_POLICY,
     WORKLOAD_POLICY,
     WORKLOAD_ROLE,
     build_policy,
+    build_read_only_policy,
     check_policy,
+    is_read,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +109,52 @@ def test_pass_role_is_only_to_ecs_tasks() -> None:
     statement = _statement(_policy(DAEMON_POLICY), "PassTaskRoles")
     assert statement["Action"] == ["iam:PassRole"]
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_the_read_only_policy_file_is_what_the_generator_writes(code: Scan) -> None:
+    assert _policy(READ_ONLY_POLICY) == build_read_only_policy(code), (
+        f"{READ_ONLY_POLICY.name} is stale: run .venv/bin/python -m tests.deploy.iam_check --write"
+    )
+
+
+def test_the_read_only_policy_is_every_read_the_engine_makes_and_no_write(code: Scan) -> None:
+    (statement,) = _policy(READ_ONLY_POLICY)["Statement"]
+    granted = set(statement["Action"])
+    assert statement["Resource"] == "*" and "Condition" not in statement
+    engine = set(_statement(_policy(WORKLOAD_POLICY), "EngineCalls")["Action"])
+    assert granted == {action for action in engine if is_read(action)}
+    assert {"ecs:DescribeServices", "ecr:BatchGetImage", "elasticloadbalancing:DescribeTags"} <= granted
+    assert not any(action.startswith("dynamodb:") or action == "sts:AssumeRole" for action in granted)
+
+
+@pytest.mark.parametrize(
+    ("action", "read"),
+    [
+        ("ecs:DescribeServices", True),
+        ("ecs:ListTagsForResource", True),
+        ("ecr:GetLifecyclePolicy", True),
+        ("ecr:BatchGetImage", True),
+        ("ecr:BatchDeleteImage", False),
+        ("ecs:UpdateService", False),
+        ("ecs:TagResource", False),
+        ("logs:PutRetentionPolicy", False),
+        ("elasticloadbalancing:ModifyListener", False),
+    ],
+)
+def test_a_read_is_told_by_its_verb(action: str, read: bool) -> None:
+    assert is_read(action) is read
+
+
+def test_a_new_read_in_the_code_lands_in_the_read_only_policy_and_a_write_does_not() -> None:
+    code = Scan(
+        operations={
+            Operation("ecs", "describe_services"): [],
+            Operation("ecs", "update_service"): [],
+            Operation("dynamodb", "get_item"): [],
+        }
+    )
+    (statement,) = build_read_only_policy(code)["Statement"]
+    assert statement["Action"] == ["ecs:DescribeServices"]
 
 
 def test_every_granted_action_exists() -> None:
