@@ -27,8 +27,6 @@ from urllib.parse import urlsplit
 from reconciler.resources.base import ObserveCache
 
 FORMAT = 1
-REVISIONS_PER_FAMILY = 20
-"""The newest revisions kept per family: a family in use runs one of its newest."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,8 @@ class RevisionFile:
         if stored is None or stored.get("scope") != self._scope.as_dict():
             return
         for arn, described in dict(stored.get("revisions") or {}).items():
-            cache.task_definitions.setdefault(arn, described)
+            if arn not in cache.task_definitions:
+                cache.remember_revision(arn, described)
         for family, listed in dict(stored.get("familiesListed") or {}).items():
             if isinstance(listed, int | float):
                 cache.families_listed.setdefault(family, float(listed))
@@ -86,7 +85,7 @@ class RevisionFile:
         content = {
             "format": FORMAT,
             "scope": self._scope.as_dict(),
-            "revisions": _newest_per_family(cache.task_definitions),
+            "revisions": dict(cache.task_definitions),
             "familiesListed": dict(cache.families_listed),
         }
         try:
@@ -110,17 +109,7 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _fingerprint(cache: ObserveCache) -> tuple[int, int]:
-    return len(cache.task_definitions), hash(tuple(sorted(cache.families_listed.items())))
-
-
-def _newest_per_family(revisions: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    by_family: dict[str, list[tuple[int, str]]] = {}
-    for arn in revisions:
-        family, _, revision = arn.rpartition(":")
-        if revision.isdigit():
-            by_family.setdefault(family, []).append((int(revision), arn))
-    kept = {arn for arns in by_family.values() for _, arn in sorted(arns)[-REVISIONS_PER_FAMILY:]}
-    return {arn: described for arn, described in revisions.items() if arn in kept}
+    return cache.revisions_remembered, hash(tuple(sorted(cache.families_listed.items())))
 
 
 CACHE_DIR_VARIABLE = "ECS_RECONCILER_CACHE_DIR"

@@ -237,9 +237,28 @@ class ObserveCache:
     ARN), and what earlier reads learnt that only chooses how to read (never what is true)."""
 
     task_definitions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Descriptions of task definition revisions by ARN (`remember_revision` keeps it bounded)."""
     autoscaling_namespace: dict[str, int] = field(default_factory=dict)
     """How many scaling policies and scheduled actions ECS's Application Auto Scaling namespace
     held at the last sweep (`reconciler.resources.service.autoscaling.sweep_is_cheaper`)."""
+    REVISIONS_PER_FAMILY: ClassVar[int] = 10
+    """Revisions remembered per family, the newest: what runs is one of a family's newest, and a
+    daemon that lives for months must not keep every revision it ever saw."""
+
+    def remember_revision(self, arn: str, described: Mapping[str, Any]) -> None:
+        self.task_definitions[arn] = described
+        self.revisions_remembered += 1
+        family, _, revision = arn.rpartition(":")
+        known = self._revisions_by_family.setdefault(family, {})
+        known[arn] = int(revision) if revision.isdigit() else 0
+        if len(known) > self.REVISIONS_PER_FAMILY:
+            oldest = min(known, key=known.__getitem__)
+            del known[oldest]
+            self.task_definitions.pop(oldest, None)
+
+    revisions_remembered: int = 0
+    """How many descriptions were ever added: what tells a cache file that it has news."""
+    _revisions_by_family: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     families_listed: dict[str, float] = field(default_factory=dict)
     """Wall-clock time each task definition family was last listed (or first seen, which starts
     its schedule): when the next listing is due (`PlanSettings.family_listing_interval`)."""

@@ -211,3 +211,14 @@ def test_a_revision_file_that_cannot_be_used_is_ignored(tmp_path: Path, content:
     second = ObserveCache()
     RevisionFile(tmp_path).load(second, partition="aws", account_id="1", region="r")
     assert second.task_definitions == {}
+
+
+def test_a_process_remembers_only_the_newest_revisions_of_each_family() -> None:
+    cache = ObserveCache()
+    arn = "arn:aws:ecs:r:1:task-definition/{}:{}"
+    cache.remember_revision(arn.format("other", 1), {"taskDefinition": {}, "tags": []})
+    for revision in range(1, ObserveCache.REVISIONS_PER_FAMILY + 3):
+        cache.remember_revision(arn.format("web", revision), {"taskDefinition": {}, "tags": []})
+    kept = sorted(int(known.rpartition(":")[2]) for known in cache.task_definitions if "/web:" in known)
+    assert kept == list(range(3, ObserveCache.REVISIONS_PER_FAMILY + 3))
+    assert arn.format("other", 1) in cache.task_definitions

@@ -734,7 +734,7 @@ async def _describe_cached(ecs: ApiClient, cache: ObserveCache, arn: str) -> Map
     if cached is None:
         response = await ecs.call("describe_task_definition", taskDefinition=arn, include=["TAGS"])
         cached = {"taskDefinition": response["taskDefinition"], "tags": response.get("tags") or []}
-        cache.task_definitions[arn] = cached
+        cache.remember_revision(arn, cached)
     return cached
 
 
