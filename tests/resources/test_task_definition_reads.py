@@ -222,3 +222,43 @@ def test_a_process_remembers_only_the_newest_revisions_of_each_family() -> None:
     kept = sorted(int(known.rpartition(":")[2]) for known in cache.task_definitions if "/web:" in known)
     assert kept == list(range(3, ObserveCache.REVISIONS_PER_FAMILY + 3))
     assert arn.format("other", 1) in cache.task_definitions
+
+
+REPOSITORY = """\
+apiVersion: ecs-reconciler/v1
+kind: Repository
+metadata:
+  name: web
+spec:
+  imageTagMutability: MUTABLE
+"""
+
+
+def test_a_moved_tag_under_digest_pinning_is_rolled_out_from_a_warm_cache(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    """The digest a tag resolves to is read every pass (BatchGetImage), so a warm cache that
+    needs no task definition read still sees the tag move, and registers once."""
+    folder = stack(tmp_path / "specs")
+    pinned = (
+        (folder / "stack.yaml")
+        .read_text()
+        .replace("image: public.ecr.aws/nginx/nginx:1.27", "image: {repository: web, tag: latest}")
+        .replace(
+            "  containerDefinitions:",
+            "  imagePinning: digest\n  executionRoleArn: ecsTaskExecutionRole\n  containerDefinitions:",
+        )
+    )
+    (folder / "stack.yaml").write_text(REPOSITORY + "---\n" + pinned)
+    spec_set = load(folder)
+    cache = ProcessCache()
+    engine_pass(aws, spec_set, cache=cache)  # the repository; the rest waits for an image
+    aws.push_image("web", "latest", content="v1")
+    assert engine_pass(aws, spec_set, cache=cache).result.ok
+    engine_pass(aws, spec_set, cache=cache)
+    assert task_definition_reads(engine_pass(aws, spec_set, cache=cache).calls) == {}
+    aws.push_image("web", "latest", content="v2")
+    moved = engine_pass(aws, spec_set, cache=cache)
+    assert moved.writes == {"ecs.RegisterTaskDefinition": 1, "ecs.UpdateService": 1}
+    assert running_revision(aws).endswith(":2")
+    assert engine_pass(aws, spec_set, cache=cache).writes == {}
