@@ -577,6 +577,17 @@ def _is_write(call: str) -> bool:
 # --- run, local-aws -----------------------------------------------------------------------------
 
 
+def _port_number(text: str) -> int:
+    """A TCP port, 0-65535 (0 picks a free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"the port must be 0-65535, got {port}")
+    return port
+
+
 def _listen_address(text: str) -> tuple[str, int]:
     """`HOST:PORT` (HOST defaults to 127.0.0.1, `[::1]:8080` for IPv6; port 0 picks a free one),
     checked here so that a bad one is a usage error, not a traceback from the bind."""
@@ -832,7 +843,7 @@ def _add_local_aws_command(commands: argparse._SubParsersAction[_Parser]) -> Non
         # and --output would mean nothing.
         common_options=False,
     )
-    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    parser.add_argument("--port", type=_port_number, default=5000, help="port on 127.0.0.1 (default 5000)")
     parser.add_argument(
         "--rollout-seconds",
         dest="rollout_seconds",

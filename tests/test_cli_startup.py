@@ -182,6 +182,14 @@ def test_local_aws_refuses_the_aws_options(capsys: pytest.CaptureFixture[str], o
     assert f"unrecognized arguments: {option[0]}" in capsys.readouterr().err
 
 
+def test_local_aws_checks_its_port(capsys: pytest.CaptureFixture[str]) -> None:
+    # 99999 started the local AWS on some other, random port.
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["local-aws", "--port", "99999"])
+    assert exited.value.code == 1
+    assert "argument --port: the port must be 0-65535, got 99999" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("path", "message"),
     [("/dev/null", "not a spec file or folder"), ("/no/such/specs", "no such file or folder")],
