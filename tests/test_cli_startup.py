@@ -215,12 +215,6 @@ def test_a_git_location_shows_its_ref(text: str, shown: str) -> None:
     assert str(GitLocation.parse(text)) == shown
 
 
-def test_a_negative_max_deletes_stays_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["drift", str(EXAMPLE), "--max-deletes", "-1"])
-    assert "--max-deletes: must be 0 or more" in capsys.readouterr().err
-
-
 # --- a reader that stops reading ------------------------------------------------------------------
 
 
