@@ -68,10 +68,13 @@ def add_command(
     description: str,
     handler: Handler,
     output_choices: Sequence[str] = (OUTPUT_TEXT, OUTPUT_JSON),
+    common_options: bool = True,
 ) -> _Parser:
-    """A subcommand with the common options and its handler; returns it to add its own arguments."""
+    """A subcommand with its handler and (unless `common_options` is False, for a command that
+    calls no AWS and prints no result) the common options; returns it to add its own arguments."""
     parser = commands.add_parser(name, help=help, description=description)
-    add_common_options(parser, output_choices=output_choices)
+    if common_options:
+        add_common_options(parser, output_choices=output_choices)
     parser.set_defaults(handler=handler)
     return parser
 
@@ -103,13 +106,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_FAILED
+    stdout = sys.stdout
+    sys.stdout = _ReaderMayLeave(stdout)
     try:
-        return handler(arguments)
-    except BrokenPipeError:
-        # The reader went away (`... | head`): stop quietly instead of a traceback, and keep the
-        # interpreter from failing again when it flushes stdout at exit.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - must outlive this function
-        return EXIT_FAILED
+        code = handler(arguments)
+        sys.stdout.flush()  # here, where a reader gone is handled, not in the interpreter's exit
+        return code
+    finally:
+        sys.stdout = stdout
+
+
+class _ReaderMayLeave:
+    """Standard output for the length of a command, for when the reader goes away early
+    (`drift ... | head`): the rest of the output is discarded and the command finishes, exiting as
+    it would have. The exit code then says what the command found, never how much of it was read
+    (it used to be 1 or 2 depending on the pipe's buffer), and an `apply` is never cut short by
+    its reader."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self._reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._discard_from_now_on()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._discard_from_now_on()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _discard_from_now_on(self) -> None:
+        self._reader_gone = True
+        # What is still buffered would fail again when the interpreter flushes stdout at exit
+        # ("Exception ignored ... BrokenPipeError", exit 120): point the descriptor at /dev/null.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not backed by a descriptor: nothing to flush later
+            pass
 
 
 def print_json(payload: Any, stream: TextIO | None = None) -> None:
@@ -390,7 +438,8 @@ def _run_engine_command(arguments: argparse.Namespace, *, command: str) -> int:
 
     from reconciler.daemon.logs import configure_logging
 
-    configure_logging(level="warning")
+    # Warnings only, on stderr; readable lines beside text output, JSON lines beside JSON.
+    configure_logging(level="warning", json_lines=arguments.output == OUTPUT_JSON)
     spec_set = _load_specs(arguments)
     if spec_set is None:
         return EXIT_FAILED
@@ -427,7 +476,7 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, comma
                 return EXIT_FAILED
             calls = session.aws.counter.snapshot()
     except AwsError as error:
-        message = f"{error.service}.{error.operation}: {error.code}: {error.message}"
+        message = _startup_message(error)
         if arguments.output == OUTPUT_JSON:
             print_json({"ok": False, "errors": [{"message": message}], "resources": [], "calls": {}})
         else:
@@ -534,12 +583,32 @@ def _is_write(call: str) -> bool:
 # --- run, local-aws -----------------------------------------------------------------------------
 
 
-def _listen_address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
+def _port_number(text: str) -> int:
+    """A TCP port, 0-65535 (0 picks a free one)."""
     try:
-        return (host or "127.0.0.1", int(port))
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"the port must be 0-65535, got {port}")
+    return port
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (HOST defaults to 127.0.0.1, `[::1]:8080` for IPv6; port 0 picks a free one),
+    checked here so that a bad one is a usage error, not a traceback from the bind."""
+    host, _, port_text = text.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"the port must be 0-65535, got {port} in {text!r}")
+    if any(char.isspace() for char in host):
+        raise argparse.ArgumentTypeError(f"not a host name or address: {host!r}")
+    return (host or "127.0.0.1", port)
 
 
 DEFAULT_RESYNC_SECONDS = 300.0
@@ -649,15 +718,10 @@ def _add_run_command(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    import asyncio
-    from pathlib import Path
-
-    from reconciler.aws.settings import AwsSettings
-    from reconciler.daemon.controller import DaemonSettings
+    from reconciler.aws.errors import AwsError
     from reconciler.daemon.leader import LeaderElectionSettings
     from reconciler.daemon.logs import configure_logging
-    from reconciler.daemon.run import RunOptions, run_daemon
-    from reconciler.engine.policy import Mode
+    from reconciler.daemon.run import StartupError
 
     if not arguments.paths and not arguments.git:
         print("error: give spec PATHs or --git URL", file=sys.stderr)
@@ -685,6 +749,32 @@ def _run(arguments: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
+    try:
+        return _run_daemon(arguments, http_token=http_token, lease=lease)
+    except (StartupError, AwsError) as error:
+        print(f"error: {_startup_message(error)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _startup_message(error: Exception) -> str:
+    """One line for an error met while starting: configuration errors (no Region, no
+    credentials) are the message alone; a failed call also names the call."""
+    from reconciler.aws.errors import AwsError
+
+    if isinstance(error, AwsError) and error.service == "aws":
+        return error.message
+    return str(error)
+
+
+def _run_daemon(arguments: argparse.Namespace, *, http_token: str | None, lease: Any) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from reconciler.aws.settings import AwsSettings
+    from reconciler.daemon.controller import DaemonSettings
+    from reconciler.daemon.run import RunOptions, run_daemon
+    from reconciler.engine.policy import Mode
+
     aws_settings, plan_settings = _engine_settings(arguments)
     options = RunOptions(
         paths=tuple(Path(path) for path in arguments.paths),
@@ -705,9 +795,14 @@ def _run(arguments: argparse.Namespace) -> int:
 
     with LocalAWS(rollout_seconds=2.0) as local:
         os.environ.update(local.environment())
-        _print_local_banner(local, options)
         aws = AwsSettings(region=local.region, endpoint_url=local.endpoint_url)
-        return asyncio.run(run_daemon(RunOptions(**{**vars(options), "aws": aws})))
+        # The banner advertises the port: only once it is bound.
+        return asyncio.run(
+            run_daemon(
+                RunOptions(**{**vars(options), "aws": aws}),
+                started=lambda running: _print_local_banner(local, host=options.listen[0], port=running.port),
+            )
+        )
 
 
 def _http_token(arguments: argparse.Namespace) -> str | None:
@@ -731,8 +826,7 @@ def _http_token(arguments: argparse.Namespace) -> str | None:
     return token
 
 
-def _print_local_banner(local: Any, options: Any) -> None:
-    host, port = options.listen
+def _print_local_banner(local: Any, *, host: str, port: int) -> None:
     lines = [
         f"local AWS at {local.endpoint_url} (in this process; gone when it stops)",
         "reach it from another terminal with:",
@@ -751,8 +845,11 @@ def _add_local_aws_command(commands: argparse._SubParsersAction[_Parser]) -> Non
         description="Start the embedded local AWS (moto, patched to answer like AWS) and print the "
         "environment to point the one-shot commands and the AWS CLI at it. Ctrl-C stops it.",
         handler=_local_aws,
+        # It is the endpoint, in its own Region, and prints no result: --region, --endpoint-url
+        # and --output would mean nothing.
+        common_options=False,
     )
-    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    parser.add_argument("--port", type=_port_number, default=5000, help="port on 127.0.0.1 (default 5000)")
     parser.add_argument(
         "--rollout-seconds",
         dest="rollout_seconds",

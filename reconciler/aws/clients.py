@@ -11,6 +11,9 @@ manager) and hand the resource kinds and the engine the narrow `AwsClient` each 
 - leave retries to botocore's "standard" mode (throttling, 5xx, connection errors), except for
   the calls in `SINGLE_ATTEMPT_OPERATIONS`, which are not idempotent and so are sent once and
   retried by the engine's executor after it has checked the first attempt did not land,
+- give up early on an AWS that cannot be reached (`AwsSettings.connection_attempts`; a read
+  timeout is never resent), so that it is reported within seconds rather than after minutes of
+  backoff,
 - turn every failure into a classified `TerminalAwsError` / `RetryableAwsError`
   (`reconciler.aws.errors`), chained to botocore's exception,
 - return plain response dicts without `ResponseMetadata`.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -32,7 +36,8 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore.credentials import CredentialProvider
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.loaders import Loader, create_loader
 from botocore.parsers import ResponseParserError
 
@@ -110,6 +115,35 @@ def _attempt_outcome(
     if isinstance(error, Mapping) and error.get("Code") in THROTTLING_CODES:
         return Outcome.THROTTLED
     return Outcome.SERVER_ERROR if status >= 500 else Outcome.ERROR
+
+
+class _ConnectionRetryLimit:
+    """Caps botocore's retries of attempts that got no answer at all.
+
+    botocore's standard mode resends a refused or timed-out request as often as a throttled one:
+    8 attempts with up to 20 s of backoff each kept `plan` silent for 40 s against a closed port,
+    and 60 s read timeouts for minutes against an endpoint that never answered. This handler runs
+    before botocore's on the same `needs-retry` event; answering False ends the retries
+    (aiobotocore's endpoint treats False as "do not retry"), None leaves the decision to botocore.
+    """
+
+    def __init__(self, *, max_attempts: int) -> None:
+        self._max_attempts = max_attempts
+
+    def register(self, client: Any) -> None:
+        service_event = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register_first(f"needs-retry.{service_event}", self.needs_retry)
+
+    def needs_retry(
+        self, *, attempts: int, caught_exception: BaseException | None = None, **_: Any
+    ) -> bool | None:
+        if caught_exception is None:
+            return None  # AWS answered: throttling and 5xx follow botocore's rules
+        if isinstance(caught_exception, ReadTimeoutError):
+            return False  # the request may have landed: the next pass looks before it resends
+        if isinstance(caught_exception, BotocoreConnectionError | HTTPClientError):
+            return False if attempts >= self._max_attempts else None
+        return None
 
 
 SINGLE_ATTEMPT_OPERATIONS: Mapping[str, frozenset[str]] = {
@@ -285,7 +319,13 @@ class AwsClients:
         async with contextlib.AsyncExitStack() as stack:
             self._session = AioSession(profile=self.settings.profile)
             self._session.register_component("data_loader", _shared_loader())
-            region = self.settings.region or self._session.get_config_variable("region")
+            # AWS_REGION is what the AWS CLI v2, the other SDKs and ECS tasks set; botocore reads
+            # only AWS_DEFAULT_REGION and the profile.
+            region = (
+                self.settings.region
+                or os.environ.get("AWS_REGION")
+                or self._session.get_config_variable("region")
+            )
             if not region:
                 raise TerminalAwsError(
                     service="aws",
@@ -297,6 +337,18 @@ class AwsClients:
             self._region = str(region)
             if self.settings.assume_role_arn is not None:
                 await self._assume_role(stack, self.settings.assume_role_arn)
+            elif await self._session.get_credentials() is None:
+                # Found now, not at the first call: the daemon would otherwise start and fail
+                # every pass. (With a role, the AssumeRole call above is that check; resolving
+                # the main session's credentials before it would cache them ahead of the role.)
+                raise TerminalAwsError(
+                    service="aws",
+                    operation="Configure",
+                    code="NoCredentials",
+                    message="no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                    "AWS_PROFILE, or run where a role provides them",
+                    retryable=False,
+                )
             self._exit_stack = stack.pop_all()
         return self
 
@@ -394,6 +446,7 @@ class AwsClients:
                 )
             )
             hooks.register(raw)
+            _ConnectionRetryLimit(max_attempts=self.settings.connection_attempts).register(raw)
             clients.append(raw)
         single = clients[1] if len(clients) > 1 else None
         return AwsClient(

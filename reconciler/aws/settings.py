@@ -31,13 +31,23 @@ class AwsSettings:
 
     max_attempts: int = 8
     """HTTP attempts per call, first one included, in botocore's "standard" retry mode, which
-    retries throttling, 5xx and connection errors with exponential backoff and jitter."""
+    retries throttling and 5xx with exponential backoff and jitter. AWS answered each of them."""
 
-    connect_timeout: float = 10.0
-    """Seconds to wait for a TCP/TLS connection before the attempt counts as failed."""
+    connection_attempts: int = 3
+    """HTTP attempts per call, first one included, while AWS cannot be reached at all (refused,
+    reset, no connection within `connect_timeout`): enough for a blip, few enough that an
+    unreachable endpoint is reported within seconds. The engine's per-resource backoff and the
+    daemon's next pass keep trying after that."""
 
-    read_timeout: float = 60.0
-    """Seconds to wait for response bytes before the attempt counts as failed."""
+    connect_timeout: float = 3.0
+    """Seconds to wait for a TCP connection before the attempt counts as failed. AWS endpoints
+    connect in milliseconds; 3 s still covers one lost SYN (Linux resends it after 1 s)."""
+
+    read_timeout: float = 5.0
+    """Seconds to wait for response bytes before the call fails. The APIs the engine calls answer
+    in well under a second (none is long-polling), so 5 s of silence is a hung endpoint. A read
+    timeout is not retried by the SDK: the request may have landed, and the level-triggered next
+    pass observes before it writes again, where a blind resend cannot."""
 
     rate_limits_enabled: bool = True
     """Throttle ourselves client-side to AWS's published ECS request buckets (and an adaptive
@@ -59,6 +69,8 @@ class AwsSettings:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if self.connection_attempts < 1:
+            raise ValueError(f"connection_attempts must be at least 1, got {self.connection_attempts}")
         if self.max_pool_connections < 1:
             raise ValueError(f"max_pool_connections must be at least 1, got {self.max_pool_connections}")
         if self.external_id is not None and self.assume_role_arn is None:

@@ -131,7 +131,10 @@ class Controller:
         self.last_full_sync: float | None = None
         """Wall-clock time of the last pass that observed and planned everything without error."""
         self.heartbeat = clock()
+        self.metrics.spec_valid.set(value=0.0)  # until a valid set is loaded
         self.aws_reachable = False
+        self.aws_unreachable_because = ""
+        """The error of the last pass that could not reach AWS ("" once a pass did), for /readyz."""
         self.passes = 0
         self._parked: set[ResourceKey] = set()
         self._look_for_orphans = True
@@ -152,6 +155,7 @@ class Controller:
         self.metrics.spec_load_errors.set(value=len(snapshot.errors))
         if not snapshot.ok or snapshot.spec_set is None:
             self.spec_errors = snapshot.errors
+            self.metrics.spec_valid.set(value=0.0)
             log.error(
                 "spec set invalid; keeping the last good one",
                 revision=snapshot.revision,
@@ -159,6 +163,8 @@ class Controller:
             )
             return
         self.spec_set, self.revision, self.spec_errors = snapshot.spec_set, snapshot.revision, ()
+        self.metrics.spec_valid.set(value=1.0)
+        self.metrics.last_good_spec_load.set(value=self._wall_clock())
         keys = set(snapshot.spec_set.keys())
         self._forget_all_but(keys)
         # A new revision may fix what a terminal error was waiting for, in this document or in one
@@ -288,7 +294,7 @@ class Controller:
             except (AwsError, TerminalPlanError) as error:
                 self._pass_failed(due, error)
                 return
-            self.aws_reachable = True
+            self.aws_reachable, self.aws_unreachable_because = True, ""
             # The write policy is decided once, here, for the whole pass: in report mode, or
             # without the lease, every resource is planned as held and nothing below writes.
             plan = self._engine.plan(
@@ -337,7 +343,9 @@ class Controller:
         self.aws_reachable = not (
             isinstance(error, AwsError) and error.retryable and error.status in (None, 0)
         )
-        log.warning("pass failed before planning", error=str(error))
+        if not self.aws_reachable:
+            self.aws_unreachable_because = str(error)
+        log.warning("pass failed before planning", error=str(error), aws_reachable=self.aws_reachable)
         for key in due:
             self.queue.add_rate_limited(key)
             self.metrics.reconcile_errors_total.inc(key[0], "observe")

@@ -18,7 +18,7 @@ import asyncio
 import hmac
 import resource
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,15 +63,29 @@ def build_app(
         return web.json_response({"ok": True})
 
     async def readyz(_: web.Request) -> web.Response:
+        # Ready means: a valid spec set is in force and AWS answers, so this replica converges.
+        # An invalid edit does not take that away (the last good set stays in force and is
+        # converged), so it is named in `reasons` without making the replica unready: pulling a
+        # working replica out of service would not bring the edit any closer to valid.
         reasons = []
+        ready = True
         if controller.spec_set is None:
-            reasons.append("no valid spec set loaded")
+            ready = False
+            reasons.append("no valid spec set loaded" + _spec_errors_summary(controller.spec_errors))
+        elif controller.spec_errors:
+            reasons.append(
+                "the latest spec edit is invalid"
+                + _spec_errors_summary(controller.spec_errors)
+                + f"; the last good set (revision {controller.revision}) stays in force"
+            )
         if not controller.aws_reachable:
-            reasons.append("AWS not reached yet")
+            ready = False
+            because = controller.aws_unreachable_because
+            reasons.append(f"AWS not reachable: {because}" if because else "AWS not reached yet")
         if not leadership_known():
+            ready = False
             reasons.append("leadership not known yet")
-        status = 200 if not reasons else 503
-        return web.json_response({"ok": not reasons, "reasons": reasons}, status=status)
+        return web.json_response({"ok": ready, "reasons": reasons}, status=200 if ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
@@ -100,6 +114,14 @@ def build_app(
     app.router.add_get("/status", status)
     app.router.add_get("/drift", drift)
     return app
+
+
+def _spec_errors_summary(errors: Sequence[object]) -> str:
+    """`: 2 errors, the first file.yaml:12: ...`, or "" without errors."""
+    if not errors:
+        return ""
+    count = f"{len(errors)} error" if len(errors) == 1 else f"{len(errors)} errors"
+    return f" ({count}, the first: {errors[0]})"
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

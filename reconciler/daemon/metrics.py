@@ -168,6 +168,15 @@ class Metrics:
         self.spec_load_errors = Gauge(
             "ecs_reconciler_spec_load_errors", "Errors in the spec set as last loaded (0 when valid)."
         )
+        self.spec_valid = Gauge(
+            "ecs_reconciler_spec_valid",
+            "1 when the spec set as last loaded is valid and in force; 0 when it is invalid and the "
+            "last good set stays in force (or none was ever valid).",
+        )
+        self.last_good_spec_load = Gauge(
+            "ecs_reconciler_spec_last_good_load_timestamp_seconds",
+            "Unix time the spec set in force was loaded (the last valid load).",
+        )
         self.rollouts_failed_total = Counter(
             "ecs_reconciler_rollouts_failed_total",
             "Service rollouts that failed (circuit breaker).",

@@ -80,6 +80,11 @@ class RunOptions:
     """Header and idle timeouts and the connection limit of the HTTP server."""
 
 
+class StartupError(Exception):
+    """The daemon cannot start as configured (the listen address is taken, say): one line for
+    the operator, before anything was advertised."""
+
+
 @dataclass
 class RunningDaemon:
     """Handles a test or the CLI can use while the daemon runs."""
@@ -104,7 +109,13 @@ async def run_daemon(
     started: Callable[[RunningDaemon], None] | None = None,
     install_signal_handlers: bool = True,
 ) -> int:
-    """Run until `stop` is set or a signal arrives; returns the exit code."""
+    """Run until `stop` is set or a signal arrives; returns the exit code.
+
+    `started` is called once the HTTP port is bound and the loop runs: what advertises the daemon
+    (the CLI's banner) waits for it. Raises `StartupError` when the listen address cannot be
+    bound and `AwsError` when AWS access cannot be set up (no Region, no credentials, a role that
+    cannot be assumed), both before anything was advertised.
+    """
     loop = asyncio.get_running_loop()
     stopping = stop if stop is not None else asyncio.Event()
     if install_signal_handlers:
@@ -169,7 +180,13 @@ async def run_daemon(
             runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.idle_seconds)
             await runner.setup()
             site = GuardedSite(runner, options.listen[0], options.listen[1], limits=limits, log=http_log)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as error:
+                await runner.cleanup()
+                host, port = options.listen
+                reason = os.strerror(error.errno) if error.errno else str(error)
+                raise StartupError(f"cannot listen on {host}:{port}: {reason}") from error
             port = _bound_port(runner, options.listen[1])
             log.info("listening", host=options.listen[0], port=port, mode=options.daemon.mode)
             try:

@@ -239,7 +239,8 @@ class GitLocation:
     def __str__(self) -> str:
         text = _redact_url(self.url)
         if self.ref != "HEAD" or self.path:
-            text += f"#{'' if self.ref == 'HEAD' else self.ref}"
+            # HEAD too, when a path follows: `#:specs` reads as a ref gone missing.
+            text += f"#{self.ref}"
         if self.path:
             text += f":{self.path}"
         return text

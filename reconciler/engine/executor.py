@@ -198,7 +198,9 @@ async def _run_calls(group: StepGroup, run: _Run) -> None:
             async with run.slot(call):
                 response = await _issue(call, run)
         except (AwsError, UnresolvedReference, WritingNotAllowed) as error:
-            message = f"{call.name}: {error}"
+            # An AwsError ("ecs.UpdateService: InvalidParameterException: ...") and a refusal to
+            # write already name the call; only an unresolved reference needs it added.
+            message = f"{call.name}: {error}" if isinstance(error, UnresolvedReference) else str(error)
             log.warning(
                 "call failed", kind=resource_key[0], name=resource_key[1], call=call.name, error=str(error)
             )

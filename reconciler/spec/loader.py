@@ -257,6 +257,8 @@ def find_spec_files(paths: Sequence[Path | str]) -> tuple[list[Path], list[SpecE
                 add(candidate)
         elif path.is_file():
             add(path)
+        elif path.exists():  # /dev/null, a socket, a pipe: there, but nothing to read specs from
+            errors.append(_file_error(str(path), 0, "not a spec file or folder"))
         else:
             errors.append(_file_error(str(path), 0, "no such file or folder"))
     return files, errors
