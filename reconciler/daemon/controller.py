@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -398,8 +398,13 @@ class Controller:
                 self._following.add(key)
             else:
                 self._following.discard(key)
+        edited_meanwhile = spec_set is not self.spec_set
         for key, key_results in results.items():
             requeue = earliest(requeue_for(result, parked=key in self._parked) for result in key_results)
+            if edited_meanwhile and requeue.park:
+                # The specs changed while this pass ran: the failure is the older revision's, and
+                # the new one is already queued for a try of its own.
+                requeue = replace(requeue, park=False)
             self._requeue(key, requeue, key_results)
 
     def _new_rollout_failure(
