@@ -10,8 +10,8 @@ happened because of the lease.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from reconciler.engine.observe import ProcessCache
 from reconciler.engine.reconcile import Engine, EngineSettings
 from reconciler.local import LocalAWS
 from reconciler.resources.registry import load_spec_set
-from tests.daemon.watched_aws import WatchedAWS
+from tests.daemon.watched_aws import watched
 
 pytestmark = pytest.mark.aws
 
@@ -63,18 +63,9 @@ class SwitchableLease:
 class NoSource:
     location = "test"
 
-    async def snapshots(self) -> AsyncIterator[SpecSnapshot]:
+    async def snapshots(self) -> AsyncGenerator[SpecSnapshot, None]:
         if False:  # pragma: no cover - an empty async generator
             yield
-
-
-@contextmanager
-def watched(aws: LocalAWS) -> Iterator[WatchedAWS]:
-    front = WatchedAWS(aws)
-    try:
-        yield front
-    finally:
-        front.close()
 
 
 @asynccontextmanager
@@ -120,7 +111,7 @@ async def until(check: Callable[[], Any], *, within: float = WAIT, what: str) ->
         await asyncio.sleep(0.02)
 
 
-def passes_done(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def passes_done(logs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [entry for entry in logs if entry["event"] == "pass done"]
 
 

@@ -13,7 +13,8 @@ import io
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -43,7 +44,8 @@ class Arrival:
 
 class WatchedAWS:
     """The local AWS behind a layer that records writes; `throttle_next` makes the next request of
-    one operation fail with a ThrottlingException (which the SDK retries) after a callback."""
+    one JSON-protocol operation (ECS, say) fail with a ThrottlingException, which the SDK retries,
+    after a callback."""
 
     def __init__(self, aws: LocalAWS) -> None:
         self._forwarder = Forwarder(aws.endpoint_url)
@@ -85,6 +87,16 @@ class WatchedAWS:
             with self._lock:
                 self._throttle = throttle
         return self._forwarder(environ, start_response)
+
+
+@contextmanager
+def watched(aws: LocalAWS) -> Iterator[WatchedAWS]:
+    """A `WatchedAWS` in front of `aws`, closed on the way out."""
+    front = WatchedAWS(aws)
+    try:
+        yield front
+    finally:
+        front.close()
 
 
 def _service_and_operation(environ: dict[str, Any]) -> tuple[str, str]:
