@@ -245,7 +245,7 @@ class LeaderElector:
                         await self._try_acquire()
                 except (AwsError, LeaderElectionError, TimeoutError) as error:
                     self._failed(error)
-                await self._pause(self._settings.retry_period)
+                await self._pause(self._until_next_attempt())
         finally:
             self._step_down("stopped")
 
@@ -461,6 +461,15 @@ class LeaderElector:
         self._last_error = message
         if self._holding and not self.is_leader:
             self._step_down("renew deadline passed")
+
+    def _until_next_attempt(self) -> float:
+        """A retry period, but a leader whose renewals keep failing looks again at its deadline:
+        it steps down then (`wait_until_follower` returns, and the controller stops writing), not
+        up to a retry period after `is_leader` turned False."""
+        if not self._holding:
+            return self._settings.retry_period
+        deadline = self._renewed_at + self._settings.renew_deadline
+        return max(0.0, min(self._settings.retry_period, deadline - self._clock()))
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
