@@ -155,18 +155,16 @@ def test_losing_the_lease_stops_the_pass_in_flight_sdk_retries_included(
 ) -> None:
     (tmp_path / "cluster.yaml").write_text(CLUSTER)
     lease = SwitchableLease(leading=True)
-    lost_at: list[float] = []
 
     async def body() -> None:
         loop = asyncio.get_running_loop()
 
-        def lose_the_lease() -> None:  # on the server's thread, while CreateCluster is answered
-            lost_at.append(loop.time())
+        def lose_the_lease() -> None:  # on the server's thread, before CreateCluster is answered
             loop.call_soon_threadsafe(lease.lead, False)
 
         with watched(aws) as front, capture_logs() as logs:
-            # The first CreateCluster is throttled, and the lease is lost while it is: the SDK would
-            # send it again after its backoff, after this replica stopped leading.
+            # The first CreateCluster is throttled, and the lease is lost meanwhile: the SDK would
+            # send it again after its backoff, when this replica no longer leads.
             front.throttle_next("CreateCluster", then=lose_the_lease)
             async with controller_running(front.url, aws.region, tmp_path, lease) as controller:
                 await until(lambda: passes_done(logs), what="the pass that lost the lease")
@@ -174,10 +172,18 @@ def test_losing_the_lease_stops_the_pass_in_flight_sdk_retries_included(
                 # client-side budget's wait after a throttle.
                 await asyncio.sleep(2.5)
                 assert not controller.writing
+                assert [write.operation for write in front.writes] == ["CreateCluster"]  # throttled
+                with aws.lock:
+                    assert aws.ecs_backend().clusters == {}
+                assert any(entry["event"] == "lease lost mid-pass: its writes stopped" for entry in logs)
 
-        assert lost_at
-        assert [write.operation for write in front.writes] == ["CreateCluster"]  # the throttled one
-        assert aws.ecs_backend().clusters == {}
-        assert any(entry["event"] == "lease lost mid-pass: its writes stopped" for entry in logs)
+                # Taken again, the lease starts a full pass at once, which finishes the job.
+                lease.lead(True)
+                await until(lambda: len(front.writes) == 2, within=3.0, what="the write after retaking")
+                await until(lambda: len(passes_done(logs)) >= 2, what="the pass after retaking")
+        assert [write.operation for write in front.writes] == ["CreateCluster", "CreateCluster"]
+        assert passes_done(logs)[-1]["reason"] == "resync"
+        with aws.lock:
+            assert list(aws.ecs_backend().clusters) == ["web"]
 
     run(body)
