@@ -4,10 +4,11 @@
 pass at a time: it observes and plans the whole spec set (reads stay batched), then executes only
 the resources whose keys are due in the work queue, so backoff, pausing after terminal errors and
 requeue-soon-while-rolling-out are per resource while AWS sees batched reads. Nothing here sleeps
-inside a reconcile: the loop waits for the next due key, a spec change or the resync.
+inside a reconcile: the loop waits for the next due key, a spec change, the resync or the lease.
 
 Each pass asks the engine to plan under the pass's write policy (mode and lease,
-`reconciler.engine.policy`). Each key worked on gets a typed result (`reconciler.engine.result`):
+`reconciler.engine.policy`). Taking the lease starts a full pass at once; losing it cancels the
+writes of the pass in flight. Each key worked on gets a typed result (`reconciler.engine.result`):
 the status board, the metrics and the events (logs, webhook) are its subscribers
 (`reconciler.daemon.subscribers`), and the key's requeues, combined by the earliest, go to the
 work queue.
@@ -16,7 +17,7 @@ work queue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -89,8 +90,16 @@ class DaemonSettings:
 
 
 class Leadership(Protocol):
+    """The lease as the controller uses it (`reconciler.daemon.leader.LeaderElector` fits)."""
+
     @property
     def is_leader(self) -> bool: ...
+
+    async def wait_until_leader(self) -> None:
+        """Return once this replica leads (at once if it does)."""
+
+    async def wait_until_follower(self) -> None:
+        """Return once this replica does not lead (at once if it does not)."""
 
 
 class Controller:
@@ -147,6 +156,8 @@ class Controller:
         self._next_resync = clock()
         self._failed_rollouts: set[tuple[str, str | None]] = set()
         self._wake = asyncio.Event()
+        self._led = self.holds_lease
+        """Whether this replica held the lease when the loop last looked: taking it starts a pass."""
 
     # --- intake ------------------------------------------------------------------------------------
 
@@ -204,7 +215,9 @@ class Controller:
         """Run passes until `stopping` is set; a pass in flight finishes first."""
         while not stopping.is_set():
             self.heartbeat = self._clock()
-            if self.spec_set is not None and self._clock() >= self._next_resync:
+            # Without a spec set yet, the first one to load starts a full pass anyway.
+            took_the_lease = self._took_the_lease()
+            if self.spec_set is not None and (took_the_lease or self._clock() >= self._next_resync):
                 self._resync()
             due = self.queue.take_due() if self.spec_set is not None else set()
             if due:
@@ -232,6 +245,15 @@ class Controller:
         self._next_reason = PassReason.RESYNC
         self._next_resync = self._clock() + self.settings.resync_seconds
 
+    def _took_the_lease(self) -> bool:
+        """True once each time this replica starts to lead: nothing converged while it followed,
+        so it must not wait for the resync (minutes away) to start."""
+        led, self._led = self._led, self.holds_lease
+        if self._led and not led:
+            log.info("lease taken: a full pass now")
+            return True
+        return False
+
     async def _wait(self, stopping: asyncio.Event) -> None:
         now = self._clock()
         wake_at = min(
@@ -243,7 +265,12 @@ class Controller:
             default=now + 1.0,
         )
         self._wake.clear()
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        waiters: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(stopping.wait()),
+        ]
+        if self._leadership is not None and not self._led:
+            waiters.append(asyncio.ensure_future(self._leadership.wait_until_leader()))
         try:
             await asyncio.wait(
                 waiters, timeout=max(0.0, min(wake_at - now, 1.0)), return_when=asyncio.FIRST_COMPLETED
@@ -314,9 +341,11 @@ class Controller:
             if to_run.has_changes:
                 # The lease is asked again before every call: a fence for a lease lost mid-pass,
                 # not a second policy decision.
-                execution = await self._engine.execute(
-                    to_run, observation, may_write=lambda: self.holds_lease
+                execution = await self._until_the_lease_is_lost(
+                    self._engine.execute(to_run, observation, may_write=lambda: self.holds_lease)
                 )
+                if execution is None:
+                    self._writes_stopped(due)
             self._record(spec_set, plan, observation, due, execution)
             self.last_error = ""
             self.last_full_sync = self._wall_clock()
@@ -327,6 +356,37 @@ class Controller:
             self._count_pass(reason, calls_before, keys=len(due))
             self._export_gauges()
             structlog.contextvars.unbind_contextvars("reconcile_id")
+
+    async def _until_the_lease_is_lost(
+        self, execution: Coroutine[Any, Any, ExecutionResult]
+    ) -> ExecutionResult | None:
+        """`execution`, cancelled the moment the lease is lost (None then).
+
+        The executor asks the lease before each call, but a call it already let through can still
+        wait for the client-side budget or the SDK's retry backoff and send again after the lease
+        is gone, into a replica that now leads: cancelling ends those waits. A request already on
+        the wire cannot be taken back; the lease's margin (`renew_deadline < lease_duration`) is
+        there for it.
+        """
+        if self._leadership is None:
+            return await execution
+        writing = asyncio.ensure_future(execution)
+        lost = asyncio.ensure_future(self._leadership.wait_until_follower())
+        try:
+            await asyncio.wait((writing, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not writing.done():
+                writing.cancel()
+                await asyncio.wait((writing,))  # unwound: no call of it is left waiting to send
+        return None if writing.cancelled() else writing.result()
+
+    def _writes_stopped(self, due: set[ResourceKey]) -> None:
+        """The lease went while the pass wrote: what it wrote (or not) is for the next look."""
+        self._led = False  # taking the lease again, however soon, starts a full pass
+        log.warning("lease lost mid-pass: its writes stopped", keys=len(due))
+        for key in due:
+            self.queue.add(key, after=self.settings.converge_requeue_seconds)
 
     def _count_pass(self, reason: PassReason, calls_before: Mapping[str, int], *, keys: int) -> None:
         """The pass's reads, by why it ran (a rollout's re-check should cost far less than a resync)."""

@@ -1,10 +1,13 @@
 """Leader election over a DynamoDB lease, so only one replica of the daemon writes to AWS.
 
 The daemon (`ecs-reconciler run`) starts one `LeaderElector` per instance and runs `run()` as a
-task; the controller loop waits on `wait_until_leader()` before it reconciles in enforce mode,
-stops writing as soon as `wait_until_follower()` returns, and on graceful shutdown stops its
-workers first and then calls `release()` so a standby takes over at once. `/status` shows
-`is_leader` and `leader_identity`.
+task. The controller (`reconciler.daemon.controller`) plans each pass under `is_leader`, so a
+follower observes and reports and writes nothing; between passes it also waits on
+`wait_until_leader()`, so taking the lease starts a full pass at once instead of at the next
+resync; and it cancels a pass's writes as soon as `wait_until_follower()` returns, on top of
+asking `is_leader` before every call. On graceful shutdown the daemon stops the controller first
+and then calls `release()`, so a standby takes over at once. `/status` shows `is_leader` and
+`leader_identity`.
 
 The lease works like Kubernetes' `coordination.k8s.io/Lease` as client-go's leaderelection uses it:
 
@@ -33,7 +36,9 @@ against a value written from the *holder's* wall clock. The margin above holds w
 wall clocks differ by less than `lease_duration - renew_deadline` (5 s with the defaults), and
 while the monotonic clocks run at about the same rate. Keep the hosts on NTP; raise the margin
 when that cannot be promised. Writes the old leader sent just before its deadline may still land
-after it stepped down: the controller should bound its own calls accordingly.
+after it stepped down; that is why the controller cancels its writes in flight when leadership
+ends: none of them goes on waiting (for a client-side budget, an SDK retry backoff) to be sent
+later. A request already on the wire cannot be recalled; the margin above is for it.
 
 The lease calls should go through AWS clients of their own (their own `AwsClients` and so rate
 limiter): a renew queued behind a burst of reconcile calls in a shared client-side budget could
@@ -240,7 +245,7 @@ class LeaderElector:
                         await self._try_acquire()
                 except (AwsError, LeaderElectionError, TimeoutError) as error:
                     self._failed(error)
-                await self._pause(self._settings.retry_period)
+                await self._pause(self._until_next_attempt())
         finally:
             self._step_down("stopped")
 
@@ -456,6 +461,15 @@ class LeaderElector:
         self._last_error = message
         if self._holding and not self.is_leader:
             self._step_down("renew deadline passed")
+
+    def _until_next_attempt(self) -> float:
+        """A retry period, but a leader whose renewals keep failing looks again at its deadline:
+        it steps down then (`wait_until_follower` returns, and the controller stops writing), not
+        up to a retry period after `is_leader` turned False."""
+        if not self._holding:
+            return self._settings.retry_period
+        deadline = self._renewed_at + self._settings.renew_deadline
+        return max(0.0, min(self._settings.retry_period, deadline - self._clock()))
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -1,11 +1,13 @@
 """Two `ecs-reconciler run` processes on one DynamoDB lease (on the local AWS), with conflicting
 specs for the same cluster: only the leader writes, so the cluster never flips between the two;
 when the leader is killed outright, the standby takes over within the lease and converges the
-cluster to its own spec."""
+cluster to its own spec, at once, however long the resync interval."""
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from signal import SIGKILL, SIGTERM
 
@@ -14,6 +16,7 @@ import pytest
 
 from reconciler.local import LocalAWS
 from tests.daemon.processes import DaemonProcess, daemon_process, eventually
+from tests.daemon.watched_aws import watched
 
 pytestmark = pytest.mark.aws
 
@@ -28,9 +31,11 @@ spec:
 
 LEASE_DURATION = 3.0
 RETRY_PERIOD = 0.5
+ONE_PASS = 3.0
+"""Seconds one pass over one cluster may take on a loaded machine (it takes well under one)."""
 
 
-def lease_arguments(specs: Path) -> list[str]:
+def lease_arguments(specs: Path, *, resync: str = "0.5s") -> list[str]:
     return [
         str(specs),
         "--leader-election",
@@ -42,7 +47,7 @@ def lease_arguments(specs: Path) -> list[str]:
         "--lease-retry-period",
         f"{RETRY_PERIOD}s",
         "--resync-interval",
-        "0.5s",
+        resync,
     ]
 
 
@@ -125,3 +130,69 @@ def test_only_the_leader_writes_and_the_standby_takes_over_when_it_dies(
     # Not before the dead leader's last lease could have expired (it renewed at most a retry
     # period before it died), and not much after.
     assert LEASE_DURATION - RETRY_PERIOD - 0.3 <= took_over <= LEASE_DURATION + RETRY_PERIOD + 2.0, took_over
+
+
+@pytest.mark.parametrize(
+    ("stop", "earliest", "latest"),
+    [
+        # Not while the dead leader's lease could still be valid (it renewed at most a retry
+        # period before it died), and within that lease plus one pass.
+        pytest.param(
+            SIGKILL,
+            LEASE_DURATION - RETRY_PERIOD - 0.3,
+            LEASE_DURATION + RETRY_PERIOD + ONE_PASS,
+            id="leader-killed",
+        ),
+        # A graceful stop releases the lease: the standby's next attempt takes it.
+        pytest.param(SIGTERM, 0.0, RETRY_PERIOD + ONE_PASS, id="leader-stopped"),
+    ],
+)
+def test_a_standby_that_takes_the_lease_writes_at_once_not_at_its_resync(
+    aws: LocalAWS, tmp_path: Path, stop: int, earliest: float, latest: float
+) -> None:
+    wanted = {"a": "FARGATE", "b": "FARGATE_SPOT"}
+    with watched(aws) as front:
+        environment = {**os.environ, "AWS_ENDPOINT_URL": front.url}
+
+        def start(name: str) -> AbstractContextManager[DaemonProcess]:
+            specs = specs_for(tmp_path, name, wanted[name])
+            return daemon_process(
+                lease_arguments(specs, resync="5m"), logs=tmp_path / f"{name}.log", env=environment
+            )
+
+        with start("a") as a, start("b") as b:
+            daemons = {"a": a, "b": b}
+
+            def the_leader() -> str | None:
+                views = {name: leadership(daemon) for name, daemon in daemons.items()}
+                leaders = [name for name, view in views.items() if view and view[0]]
+                holders = {view[1] for view in views.values() if view}
+                return (
+                    leaders[0]
+                    if len(leaders) == 1 and len(holders) == 1 and None not in views.values()
+                    else None
+                )
+
+            leader_name = eventually(the_leader, within=20, what="one leader, both agree")
+            assert leader_name is not None
+            follower_name = "b" if leader_name == "a" else "a"
+            leader, follower = daemons[leader_name], daemons[follower_name]
+            # Resyncs are five minutes apart: the leader converges in the pass that loaded its specs
+            # or in the one that taking the lease started.
+            eventually(lambda: providers(aws) == [wanted[leader_name]], within=10, what="the leader's spec")
+            assert follower.status()["writing"] is False
+
+            signalled = time.monotonic()
+            leader.send_signal(stop)
+            eventually(
+                lambda: [write for write in front.writes if write.at > signalled],
+                within=latest + 2.0,
+                what="the standby's first write",
+            )
+            first_write = min(write.at for write in front.writes if write.at > signalled) - signalled
+            assert leader.wait(within=15) == (0 if stop == SIGTERM else -SIGKILL), leader.stderr[-4000:]
+            eventually(lambda: providers(aws) == [wanted[follower_name]], within=10, what="the new spec")
+            follower.send_signal(SIGTERM)
+            assert follower.wait(within=15) == 0, follower.stderr[-4000:]
+
+    assert earliest <= first_write <= latest, first_write

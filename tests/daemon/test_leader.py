@@ -16,6 +16,7 @@ import pytest
 
 from reconciler.aws import AwsClients, AwsSettings
 from reconciler.aws.clients import AwsClient
+from reconciler.aws.errors import RetryableAwsError
 from reconciler.daemon.leader import LeaderElectionSettings, LeaderElector
 from reconciler.local import LocalAWS
 
@@ -280,6 +281,42 @@ def test_a_leader_that_cannot_renew_stops_leading_before_its_lease_can_expire() 
         assert FAST.renew_deadline - 0.05 <= lost_after < FAST.lease_duration
         (put,) = table.puts
         assert put["Item"]["expires_at"] == {"N": f"{1000.0 + FAST.lease_duration:.3f}"}
+
+    run(body)
+
+
+class FailingRenewTable(HangingRenewTable):
+    """A lease table whose renewals fail at once with a server error, as during an outage."""
+
+    async def call(self, operation: str, /, **params: Any) -> dict[str, Any]:
+        if operation == "update_item":
+            raise RetryableAwsError(
+                service="dynamodb",
+                operation="UpdateItem",
+                code="InternalServerError",
+                message="injected by the test",
+                retryable=True,
+                status=500,
+            )
+        return await super().call(operation, **params)
+
+
+def test_a_leader_whose_renewals_fail_steps_down_at_the_deadline_not_a_retry_later() -> None:
+    # The controller cancels its writes when `wait_until_follower` returns: that must be at the
+    # renew deadline, when `is_leader` turns False, not at the next retry after it.
+    settings = LeaderElectionSettings(lease_duration=2.0, renew_deadline=1.0, retry_period=0.9)
+
+    async def body() -> None:
+        table = FailingRenewTable()
+        loop = asyncio.get_running_loop()
+        first = LeaderElector(table, table=TABLE, identity="first", settings=settings, clock=loop.time)
+        async with running(first):
+            await leads_within(first)
+            acquired_at = loop.time()
+            async with asyncio.timeout(WAIT):
+                await first.wait_until_follower()
+            lost_after = loop.time() - acquired_at
+        assert settings.renew_deadline - 0.05 <= lost_after < settings.renew_deadline + 0.4, lost_after
 
     run(body)
 
