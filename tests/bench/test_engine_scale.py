@@ -489,6 +489,7 @@ def collected() -> Any:
         RESULTS_MD.write_text(report.render(document) + "\n")
 
 
+@pytest.mark.timeout(3600)  # N = 1,000 takes about 10 minutes, the project's default allows 5
 @pytest.mark.parametrize("services", SIZES)
 def test_engine_at_scale(
     metered_aws: MeteredAWS, collected: dict[str, Any], services: int, tmp_path: Path
