@@ -234,16 +234,17 @@ def ceil_div(items: int, per_call: int) -> int:
     return math.ceil(items / per_call)
 
 
-def steady_read_bounds(*, services: int, load_balancers: int, warm: bool) -> dict[str, int]:
+def steady_read_bounds(*, services: int, load_balancers: int, new_process: bool) -> dict[str, int]:
     """The most calls each read of a steady pass needs when batched to the API's limits.
 
     For the generated stack: one cluster, two security groups, `load_balancers` ALBs with one
     listener each (at most 100 rules, one page of 400), one target group, task definition,
-    service, scalable target and target-tracking policy per service.
+    service, scalable target and target-tracking policy per service. Task definitions are not in
+    it: a steady pass knows them from the services' running revisions (see `PER_RESOURCE_READS`).
     """
     return {
         # Account facts: the account id once per process, the default VPC once per pass.
-        "sts.GetCallerIdentity": 0 if warm else 1,
+        "sts.GetCallerIdentity": 1 if new_process else 0,
         "ec2.DescribeVpcs": 1,
         "ec2.DescribeSubnets": 1,
         "ec2.DescribeSecurityGroups": 1,  # both groups by name filter, one page of up to 1000
@@ -260,30 +261,56 @@ def steady_read_bounds(*, services: int, load_balancers: int, warm: bool) -> dic
     }
 
 
+def steady_read_floor(*, services: int, load_balancers: int, new_process: bool) -> int:
+    """The batched floor of a steady pass: the sum of `steady_read_bounds`."""
+    return sum(
+        steady_read_bounds(services=services, load_balancers=load_balancers, new_process=new_process).values()
+    )
+
+
 PER_RESOURCE_READS = {
-    "ecs.ListTaskDefinitions": (
-        "one call per family (familyPrefix filter); one unfiltered ListTaskDefinitions(status=ACTIVE) "
-        "lists every family's revisions at 100 ARNs a page"
-    ),
     "ecs.DescribeTaskDefinition": (
-        "one revision a call (no batch API); cached by ARN per process, so only a process's first pass "
-        "(or a new revision) pays it"
-    ),
-    "ecs.ListTagsForResource": (
-        "one call per family on every pass after the first (the tags of the newest revision are re-read); "
-        "ECS has no batch tag read"
+        "one revision a call (no batch API), and only for a revision the process has not seen: once per "
+        "distinct revision in use in a new process without the revision file, never in the daemon's "
+        "later passes or with a warm revision file"
     ),
 }
-"""Steady-pass reads the engine makes once per task definition family, and why."""
+"""Steady-pass reads the engine may make once per task definition revision, and why."""
+
+
+@dataclass(frozen=True)
+class SteadyTarget:
+    """Issue 10's read target for one kind of steady pass, against the batched floor."""
+
+    name: str
+    """`cache warm`: at most 1.1 x the floor; `no cache`: at most the floor plus one read per
+    distinct task definition revision in use."""
+    new_process: bool
+    """The pass runs in a process that has not asked for the account id yet."""
+    cache_warm: bool
+    """The process (or its revision file) already knows every revision in use."""
+
+    def limit(self, *, floor: int, revisions: int) -> float:
+        return 1.1 * floor if self.cache_warm else floor + revisions
+
+
+DAEMON_WARM = SteadyTarget("cache warm (daemon)", new_process=False, cache_warm=True)
+ONE_SHOT_WARM_FILE = SteadyTarget("cache warm (one-shot, revision file)", new_process=True, cache_warm=True)
+ONE_SHOT_NO_CACHE = SteadyTarget("no cache (one-shot)", new_process=True, cache_warm=False)
 
 
 def batching_report(
-    reads: Mapping[str, int], *, services: int, load_balancers: int, warm: bool, revisions: int
+    reads: Mapping[str, int], *, services: int, load_balancers: int, target: SteadyTarget, revisions: int
 ) -> dict[str, Any]:
-    """Each read of a steady pass against its batched bound; per-resource reads called out."""
-    bounds = steady_read_bounds(services=services, load_balancers=load_balancers, warm=warm)
+    """A steady pass's reads against the batched floor: each operation against its bound, the
+    total over the floor, and whether issue 10's target for this kind of pass holds."""
+    bounds = steady_read_bounds(
+        services=services, load_balancers=load_balancers, new_process=target.new_process
+    )
+    floor = sum(bounds.values())
     operations: dict[str, Any] = {}
-    for name, count in sorted(reads.items()):
+    for name in sorted(set(reads) | set(bounds)):
+        count = reads.get(name, 0)
         if name in bounds:
             operations[name] = {"calls": count, "batched_bound": bounds[name], "ok": count <= bounds[name]}
         elif name in PER_RESOURCE_READS:
@@ -293,11 +320,25 @@ def batching_report(
                 "calls_per_service": round(count / services, 2),
                 "why": PER_RESOURCE_READS[name],
             }
-            if name == "ecs.ListTaskDefinitions":
-                operations[name]["batched_alternative"] = ceil_div(revisions, 100)
         else:
             operations[name] = {"calls": count, "unexpected": True}
-    return operations
+    total = sum(reads.values())
+    limit = target.limit(floor=floor, revisions=revisions)
+    return {
+        "operations": operations,
+        "reads": total,
+        "floor": floor,
+        "ratio_to_floor": round(total / floor, 3),
+        "over_floor": {
+            name: count - bounds.get(name, 0)
+            for name, count in sorted(reads.items())
+            if count > bounds.get(name, 0)
+        },
+        "target": target.name,
+        "target_reads": round(limit, 1),
+        "target_met": total <= limit,
+        "revisions_in_use": revisions,
+    }
 
 
 # --- machine facts and result files ----------------------------------------------------------------
