@@ -12,8 +12,9 @@ calls comes from the spec set's dependency graph, not from the kind.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -264,6 +265,20 @@ class ObserveCache:
     its schedule): when the next listing is due (`PlanSettings.family_listing_interval`)."""
 
 
+@dataclass
+class SharedReads:
+    """Reads that more than one kind makes in one pass (ECS's list of clusters), made once: the
+    first asker reads, the others await its answer (or its error)."""
+
+    _answers: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+    async def once(self, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answers[key] = asyncio.ensure_future(read())
+        return await asyncio.shield(answer)
+
+
 @dataclass(frozen=True)
 class ObserveContext:
     clients: Clients
@@ -281,6 +296,8 @@ class ObserveContext:
     rollout changes and keeps the rest of what `previous` saw (`followed`)."""
     previous: LiveState | None = None
     """The last observation, on a pass that re-checks a few keys (`following`)."""
+    shared: SharedReads = field(default_factory=SharedReads)
+    """This pass's reads that several kinds need (`reconciler.resources.common.cluster_arns`)."""
 
     def claimed(self, kind: str) -> frozenset[str]:
         """Identities of `kind`'s objects that this pass's documents resolved to (known to the
@@ -410,5 +427,6 @@ __all__ = [
     "PlanContext",
     "PlanSettings",
     "ResourceKind",
+    "SharedReads",
     "TerminalPlanError",
 ]

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from reconciler.plan.delta import Delta, FieldDiff
 from reconciler.plan.ownership import Ownership, ownership_of, source_of
-from reconciler.resources.base import Environment
+from reconciler.resources.base import Environment, ObserveContext
 
 T = TypeVar("T")
 
@@ -63,3 +63,19 @@ def string_leaves(tree: Any) -> Iterator[str]:
     elif isinstance(tree, list | tuple):
         for item in tree:
             yield from string_leaves(item)
+
+
+CLUSTER_LIST_PAGE = 100  # ListClusters maxResults is at most 100
+
+
+async def cluster_arns(context: ObserveContext) -> list[str]:
+    """Every ECS cluster of the account, listed once per pass however many kinds ask (the
+    cluster kind's owned listing, and the service kind's, which looks for services in each)."""
+
+    async def read() -> list[str]:
+        ecs = context.clients.service("ecs")
+        pages = ecs.paginate("list_clusters", PaginationConfig={"PageSize": CLUSTER_LIST_PAGE})
+        return [arn async for page in pages for arn in page.get("clusterArns", [])]
+
+    arns: list[str] = await context.shared.once("ecs.ListClusters", read)
+    return arns

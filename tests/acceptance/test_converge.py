@@ -136,7 +136,7 @@ def test_looking_for_orphans_lists_the_account_and_reads_nothing_more_of_what_do
         if count != without.calls.get(call, 0)
     }
     assert more == {
-        "ecs.ListClusters": 2,  # the cluster kind's listing, and the service kind's to list services
+        "ecs.ListClusters": 1,  # once, for the cluster kind and for the service kind's service listing
         "ecs.ListServices": 1,
         "ecs.ListTaskDefinitions": 1,
         "elbv2.DescribeLoadBalancers": 1,

@@ -16,11 +16,10 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
 from reconciler.resources.cluster.model import ClusterSpec
-from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
+from reconciler.resources.common import batched, cluster_arns, owned_by_instance, spec_fields, tag_delta
 from reconciler.spec import Document
 
 DESCRIBE_BATCH = 100  # DescribeClusters takes at most 100 names
-LIST_PAGE_SIZE = 100  # ListClusters maxResults is at most 100
 _INCLUDE = ["TAGS", "SETTINGS", "CONFIGURATIONS"]
 _CAPACITY = ("capacityProviders", "defaultCapacityProviderStrategy")
 
@@ -128,12 +127,7 @@ class ClusterKind(KindBase):
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
         claimed = context.claimed(self.kind)
-        arns = [
-            arn
-            async for page in ecs.paginate("list_clusters", PaginationConfig={"PageSize": LIST_PAGE_SIZE})
-            for arn in page.get("clusterArns", [])
-            if arn not in claimed
-        ]
+        arns = [arn for arn in await cluster_arns(context) if arn not in claimed]
         owned: list[LiveResource] = []
         for batch in batched(arns, DESCRIBE_BATCH):
             response = await ecs.call("describe_clusters", clusters=batch, include=_INCLUDE)

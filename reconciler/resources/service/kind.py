@@ -28,13 +28,13 @@ from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_str
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
-from reconciler.resources.common import batched, owned_by_instance, tag_delta
+from reconciler.resources.common import batched, cluster_arns, owned_by_instance, tag_delta
 from reconciler.resources.service import autoscaling
 from reconciler.resources.service.model import ServiceSpec
 from reconciler.spec import Document, SpecSet
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 names
-LIST_PAGE_SIZE = 100  # ListClusters and ListServices maxResults are at most 100
+LIST_PAGE_SIZE = 100  # ListServices maxResults is at most 100
 AUTOSCALING = "autoscaling"
 _INCLUDE = ["TAGS"]
 _FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -423,11 +423,7 @@ class ServiceKind(KindBase):
     async def observe_owned(self, context: ObserveContext) -> Sequence[LiveResource]:
         ecs = context.clients.service("ecs")
         pages = {"PaginationConfig": {"PageSize": LIST_PAGE_SIZE}}
-        clusters = [
-            arn
-            async for page in ecs.paginate("list_clusters", **pages)
-            for arn in page.get("clusterArns", [])
-        ]
+        clusters = await cluster_arns(context)
         # Services the documents resolved to are never orphans: only the others are described.
         claimed = context.claimed(self.kind)
         found: list[tuple[str, str, Mapping[str, Any]]] = []
