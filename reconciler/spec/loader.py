@@ -205,7 +205,21 @@ class _Builder:
             yield from source.value
 
 
+def _never_closed(error: yaml.YAMLError) -> bool:
+    """A quote, bracket or block left open: the parser notices only at the end of the file, but
+    what to fix is where it was opened (the error's context mark)."""
+    return (
+        isinstance(error, yaml.MarkedYAMLError)
+        and error.context_mark is not None
+        and "end of stream" in (error.problem or "")
+    )
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
+    if _never_closed(error):
+        assert isinstance(error, yaml.MarkedYAMLError)
+        opened = str(error.context).removeprefix("while scanning ").removeprefix("while parsing ")
+        return f"{opened.replace('scalar', 'string')} starts here and is never closed (the file ends first)"
     if isinstance(error, yaml.MarkedYAMLError):
         problem = error.problem or "invalid YAML"
         return f"{problem} ({error.context})" if error.context else problem
@@ -214,6 +228,8 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 def _yaml_error_line(error: yaml.YAMLError, text: str) -> int:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if _never_closed(error):
+        mark = getattr(error, "context_mark", None)
     if mark is not None:
         return int(mark.line) + 1
     position = getattr(error, "position", None)
