@@ -388,7 +388,9 @@ def _load_specs(arguments: argparse.Namespace) -> Any:
     """The spec set, or None after printing its errors (nothing is sent to AWS then)."""
     from reconciler.resources.registry import load_spec_set
 
-    spec_set, errors = load_spec_set(arguments.paths)
+    # An empty folder is an empty spec set only when deleting everything is what was asked for.
+    tear_down = getattr(arguments, "prune", False) and getattr(arguments, "allow_mass_prune", False)
+    spec_set, errors = load_spec_set(arguments.paths, allow_empty=tear_down)
     if spec_set is None:
         if arguments.output == OUTPUT_JSON:
             print_json({"ok": False, "errors": [e.as_dict() for e in errors], "resources": [], "calls": {}})

@@ -93,10 +93,12 @@ def spec_kinds() -> SpecKinds:
     )
 
 
-def load_spec_set(paths: Sequence[Path | str]) -> tuple[SpecSet | None, list[SpecError]]:
+def load_spec_set(
+    paths: Sequence[Path | str], *, allow_empty: bool = False
+) -> tuple[SpecSet | None, list[SpecError]]:
     """Load and validate the spec files under `paths` (`reconciler.spec.validate.load_spec_set`)
     with every registered kind."""
-    return load_with_kinds(paths, spec_kinds())
+    return load_with_kinds(paths, spec_kinds(), allow_empty=allow_empty)
 
 
 def json_schema() -> dict[str, Any]:

@@ -241,11 +241,14 @@ def _yaml_error_line(error: yaml.YAMLError, text: str) -> int:
 # --- finding files ---------------------------------------------------------------------------
 
 
-def find_spec_files(paths: Sequence[Path | str]) -> tuple[list[Path], list[SpecError]]:
+def find_spec_files(
+    paths: Sequence[Path | str], *, allow_empty: bool = False
+) -> tuple[list[Path], list[SpecError]]:
     """Every ``*.yaml``/``*.yml`` under the given folders, and the given files, each once.
 
     Folders are walked in sorted order and hidden entries (``.git``) are skipped, so the same tree
-    always loads in the same order.
+    always loads in the same order. A folder without spec files is an error (a mistyped path must
+    not read as "nothing is wanted"), unless ``allow_empty``: the caller asked to delete everything.
     """
     files: list[Path] = []
     errors: list[SpecError] = []
@@ -267,8 +270,15 @@ def find_spec_files(paths: Sequence[Path | str]) -> tuple[list[Path], list[SpecE
                 and candidate.is_file()
                 and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
             )
-            if not found:
-                errors.append(_file_error(str(path), 0, "no *.yaml or *.yml files in this folder"))
+            if not found and not allow_empty:
+                errors.append(
+                    _file_error(
+                        str(path),
+                        0,
+                        "no *.yaml or *.yml files in this folder (to delete everything this instance "
+                        "owns, pass --prune --allow-mass-prune)",
+                    )
+                )
             for candidate in found:
                 add(candidate)
         elif path.is_file():
@@ -299,7 +309,11 @@ class _FileResult:
 
 
 def load_documents(
-    paths: Sequence[Path | str], models: KindModels, *, budget: Budget = DEFAULT_BUDGET
+    paths: Sequence[Path | str],
+    models: KindModels,
+    *,
+    budget: Budget = DEFAULT_BUDGET,
+    allow_empty: bool = False,
 ) -> LoadResult:
     """Load and model-validate every document under ``paths`` (folders or files) into the spec
     model of its kind (``models``, from the registry).
@@ -309,7 +323,7 @@ def load_documents(
     wrong values all become ``SpecError``s with the line of the field concerned. A file or set
     beyond ``budget`` is an error naming the file, and the files after it are not read.
     """
-    files, errors = find_spec_files(paths)
+    files, errors = find_spec_files(paths, allow_empty=allow_empty)
     documents: list[Document] = []
     invalid: set[DocumentKey] = set()
     complete = not errors

@@ -176,13 +176,16 @@ def validate_spec_set(
     return sorted(errors)
 
 
-def load_spec_set(paths: Sequence[Path | str], kinds: SpecKinds) -> tuple[SpecSet | None, list[SpecError]]:
+def load_spec_set(
+    paths: Sequence[Path | str], kinds: SpecKinds, *, allow_empty: bool = False
+) -> tuple[SpecSet | None, list[SpecError]]:
     """Load, model-validate and semantically validate the spec files under ``paths``.
 
     Returns the ``SpecSet`` and no errors, or None and every error found (sorted by file and
-    line). Never raises on bad input and never calls AWS.
+    line). Never raises on bad input and never calls AWS. ``allow_empty``: a folder without spec
+    files is an empty spec set, not an error (deleting everything was asked for).
     """
-    loaded = load_documents(paths, kinds.models)
+    loaded = load_documents(paths, kinds.models, allow_empty=allow_empty)
     errors = list(loaded.errors)
     errors.extend(
         validate_spec_set(loaded.documents, kinds, invalid_keys=loaded.invalid_keys, complete=loaded.complete)

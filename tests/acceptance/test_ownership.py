@@ -195,3 +195,28 @@ def test_another_instances_stack_is_never_changed_or_pruned(
     assert run.writes == {}, run
     assert inventory(console) == before
     assert console.target_group_tags(console.target_group("svc-1")["TargetGroupArn"]) == tags_before
+
+
+def test_an_empty_folder_tears_the_stack_down_only_with_prune_and_allow_mass_prune(
+    capsys: pytest.CaptureFixture[str], console: Console, tmp_path: Path
+) -> None:
+    """Issue 13 item 8: deleting everything is a spec set with no documents, and asking for it
+    takes both switches; without them an empty folder is an error that names them (a mistyped
+    path must never read as "nothing is wanted")."""
+    assert run_cli(capsys, "apply", str(NODE_APP)).code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_cli(capsys, "apply", str(empty), "--prune")
+    assert refused.code == 1 and refused.calls == {}, refused
+    (error,) = refused.output["errors"]
+    assert "--prune --allow-mass-prune" in error["message"]
+
+    planned = run_cli(capsys, "plan", str(empty), "--prune", "--allow-mass-prune")
+    assert planned.code == 2, planned
+    assert {r["status"] for r in planned.resources} == {"orphaned"}
+    for _ in range(5):  # deletions in dependency order, at most --max-deletes a pass
+        run_cli(capsys, "apply", str(empty), "--prune", "--allow-mass-prune", "--max-deletes", "50")
+    after = run_cli(capsys, "plan", str(empty), "--prune", "--allow-mass-prune")
+    assert (after.code, after.resources) == (0, []), after
+    clusters = console.ecs.describe_clusters(clusters=[NA])["clusters"]
+    assert [cluster["status"] for cluster in clusters] in ([], ["INACTIVE"])

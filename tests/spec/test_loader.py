@@ -260,7 +260,11 @@ def test_files_are_found_sorted_recursively_skipping_hidden_folders(tmp_path: Pa
 def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
     result = load_documents([tmp_path / "nope.yaml", tmp_path], spec_kinds().models)
     assert [(error.line, error.message) for error in result.errors] == [
-        (0, "no *.yaml or *.yml files in this folder"),
+        (
+            0,
+            "no *.yaml or *.yml files in this folder "
+            "(to delete everything this instance owns, pass --prune --allow-mass-prune)",
+        ),
         (0, "no such file or folder"),
     ]
     assert not result.complete
