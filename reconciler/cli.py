@@ -795,7 +795,7 @@ def _run_daemon(arguments: argparse.Namespace, *, http_token: str | None, lease:
         return asyncio.run(run_daemon(options))
     from reconciler.local import LocalAWS
 
-    with LocalAWS(rollout_seconds=2.0) as local:
+    with LocalAWS(rollout_seconds=2.0, push_latest=True) as local:
         os.environ.update(local.environment())
         aws = AwsSettings(region=local.region, endpoint_url=local.endpoint_url)
         # The banner advertises the port: only once it is bound.

@@ -49,10 +49,17 @@ class _SerialisedApp:
     and producing it reads the backends.
     """
 
-    def __init__(self, app: WsgiApp, lock: threading.RLock, model: RolloutModel) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        lock: threading.RLock,
+        model: RolloutModel,
+        after_each: Callable[[], None] = lambda: None,
+    ) -> None:
         self._app = app
         self._lock = lock
         self._model = model
+        self._after_each = after_each
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with self._lock, serving(self._model):
@@ -63,6 +70,7 @@ class _SerialisedApp:
                 close = getattr(body, "close", None)
                 if close is not None:
                     close()
+                self._after_each()
 
 
 class LocalAWS:
@@ -71,6 +79,9 @@ class LocalAWS:
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``port=0`` picks a free port.
     ``rollout_seconds`` is how long an ECS deployment or a scaling change takes to reach steady state
     (0 for tests: it completes on the next read); ``clock`` is the monotonic clock that measures it.
+    ``push_latest`` stands in for the ``docker push`` a tutorial does right after creating a
+    repository: each new ECR repository gets a small synthetic image tagged ``latest`` (what
+    ``run --local`` wants, so that the example's first start is all in sync; tests leave it off).
     """
 
     def __init__(
@@ -82,6 +93,7 @@ class LocalAWS:
         account_id: str = DEFAULT_ACCOUNT_ID,
         rollout_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        push_latest: bool = False,
     ) -> None:
         self._host = host
         self._port = port
@@ -89,6 +101,8 @@ class LocalAWS:
         self._account_id = account_id
         self._default_rollout_seconds = rollout_seconds
         self._rollouts = RolloutModel(rollout_seconds=rollout_seconds, clock=clock)
+        self._push_latest = push_latest
+        self._repositories_seen: set[str] = set()
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -119,7 +133,12 @@ class LocalAWS:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        app = _SerialisedApp(DomainDispatcherApplication(create_backend_app), _BACKEND_LOCK, self._rollouts)
+        app = _SerialisedApp(
+            DomainDispatcherApplication(create_backend_app),
+            _BACKEND_LOCK,
+            self._rollouts,
+            after_each=self._push_latest_to_new_repositories if self._push_latest else lambda: None,
+        )
         self._server = make_server(
             self._host, self._port, app, threaded=True, request_handler=QuietRequestHandler
         )
@@ -275,6 +294,14 @@ class LocalAWS:
         """Bring every service of the account and region to where its rollout would end, now."""
         with self.lock:
             self._rollouts.settle(self.ecs_backend(account, region))
+
+    def _push_latest_to_new_repositories(self) -> None:
+        """After each request (under the backend lock): a repository of the default account and
+        Region seen for the first time gets a ``latest`` image (see ``push_latest``)."""
+        names = set(self.ecr_backend().repositories)
+        for name in sorted(names - self._repositories_seen):
+            self.push_image(name, "latest")
+        self._repositories_seen = names
 
     def push_image(
         self, repository_name: str, tag: str, *, content: str = "", account: str | None = None

@@ -66,6 +66,9 @@ def test_the_readme_main_job_converges_the_example_on_the_embedded_local_aws(tmp
         job[2:], command=job[:2], env=without_aws_configuration(home), logs=tmp_path / "daemon.log"
     ) as daemon:
         eventually(lambda: every_document_in_sync(daemon, keys), within=60, what="the example in sync")
+        # The embedded AWS holds the example's image (issue 13): no "tag not found" on a first start.
+        drift = daemon.get("/drift?format=markdown")
+        assert drift is not None and "not found" not in drift[1], drift
 
         banner = daemon.stderr
         endpoint = re.search(r"local AWS at (http://127\.0\.0\.1:\d+)", banner)

@@ -225,3 +225,34 @@ def test_assumed_role_credentials_survive_a_reset(aws: LocalAWS) -> None:
     with aws.lock:
         assert "after-reset" in aws.ecs_backend("222222222222").clusters
         assert "after-reset" not in aws.ecs_backend().clusters
+
+
+def test_with_push_latest_a_new_repository_holds_a_latest_image_as_after_a_docker_push(
+    local_aws: LocalAWS,
+) -> None:
+    """What `run --local` starts: the example's image tag exists once its repository does, so a
+    newcomer's first start is all in sync. The tests' own local AWS leaves it off."""
+    with LocalAWS(push_latest=True) as server:
+        ecr = boto3.client(
+            "ecr", region_name=server.region, endpoint_url=server.endpoint_url, **FAKE_CREDENTIALS
+        )
+        try:
+            ecr.create_repository(repositoryName="first-start/app")
+            (image,) = ecr.describe_images(repositoryName="first-start/app")["imageDetails"]
+            assert image["imageTags"] == ["latest"]
+            # A tag pushed since is left as it is; only new repositories are seeded.
+            other = ecr.batch_get_image(repositoryName="first-start/app", imageIds=[{"imageTag": "v2"}])
+            assert other["images"] == []
+        finally:
+            ecr.delete_repository(repositoryName="first-start/app", force=True)
+    plain = boto3.client(
+        "ecr", region_name=local_aws.region, endpoint_url=local_aws.endpoint_url, **FAKE_CREDENTIALS
+    )
+    plain.create_repository(repositoryName="plain/app")
+    try:
+        assert plain.describe_images(repositoryName="plain/app")["imageDetails"] == []
+    finally:
+        plain.delete_repository(repositoryName="plain/app", force=True)
+
+
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
