@@ -22,6 +22,7 @@ TAG_WRITES = {
     "ec2.CreateTags",
     "ecr.TagResource",
     "application-autoscaling.TagResource",
+    "logs.TagResource",
 }
 
 
@@ -67,6 +68,8 @@ def _hand_made_estate(aws: LocalAWS) -> None:
         tags=[{"Key": "team", "Value": "web"}],
     )["repository"]
     aws.push_image("acme/shop", "v1")
+    _client("logs").create_log_group(logGroupName="/ecs/shop")
+    _client("logs").put_retention_policy(logGroupName="/ecs/shop", retentionInDays=14)
     ecs.create_cluster(
         clusterName="shop",
         capacityProviders=["FARGATE", "FARGATE_SPOT"],
@@ -201,6 +204,7 @@ def test_an_imported_estate_plans_only_adoption_tags_and_is_in_sync_after_apply(
         ("TargetGroup", "shop-web"),
         ("LoadBalancer", "shop"),
         ("Service", "web"),
+        ("LogGroup", "ecs-shop"),
     }
     assert all(document.metadata.annotations == {"ecs-reconciler/adopt": "true"} for document in spec_set)
     text = "\n".join(path.read_text() for path in sorted(out.iterdir()))
@@ -221,6 +225,7 @@ def test_an_imported_estate_plans_only_adoption_tags_and_is_in_sync_after_apply(
         ("TargetGroup", "shop-web", "elbv2.add_tags"),
         ("LoadBalancer", "shop", "elbv2.add_tags"),
         ("Service", "web", "ecs.tag_resource"),
+        ("LogGroup", "ecs-shop", "logs.tag_resource"),
     }
 
     code, applied, _ = _command(capsys, "apply", str(out))

@@ -25,9 +25,11 @@ from reconciler.resources.importing import (
     imported_tags,
 )
 from reconciler.resources.task_definition.kind import _CONTAINER_DEFAULTS, _TASK_DEFAULTS, SERVER_FIELDS
+from reconciler.resources.task_definition.model import AWSLOGS_GROUP
 from reconciler.spec.secrets import plain_secret_warnings
 
 _REPOSITORY = "Repository"
+_LOG_GROUP = "LogGroup"
 
 
 class TaskDefinitionImporter(ImporterBase):
@@ -58,10 +60,17 @@ class TaskDefinitionImporter(ImporterBase):
                 family,
                 revision,
                 aliases=tuple(arn for arn in aliases if arn != revision["taskDefinitionArn"]),
-                uses=tuple(
-                    Uses(_REPOSITORY, image[0])
-                    for container in revision.get("containerDefinitions") or []
-                    if (image := _repository_image(container.get("image", ""), context)) is not None
+                uses=(
+                    *(
+                        Uses(_REPOSITORY, image[0])
+                        for container in revision.get("containerDefinitions") or []
+                        if (image := _repository_image(container.get("image", ""), context)) is not None
+                    ),
+                    *(
+                        Uses(_LOG_GROUP, group)
+                        for container in revision.get("containerDefinitions") or []
+                        if (group := _log_group(container)) is not None
+                    ),
                 ),
             )
             for family, (revision, aliases) in sorted(newest.items())
@@ -77,6 +86,11 @@ class TaskDefinitionImporter(ImporterBase):
         for container in fields.get("containerDefinitions") or []:
             written: dict[str, Any] = drop_empty(drop_defaults(container, _CONTAINER_DEFAULTS))
             written["image"] = _image(container.get("image", ""), names, context)
+            group = _log_group(container)
+            document = names.document(_LOG_GROUP, group) if group is not None else None
+            if document is not None:
+                log = written["logConfiguration"]
+                written["logConfiguration"] = {**log, "options": {**log["options"], AWSLOGS_GROUP: document}}
             environment = [(item["name"], item.get("value")) for item in written.get("environment") or []]
             notes += [
                 f"container {container['name']}: {message}"
@@ -103,6 +117,15 @@ def _repository_image(image: str, context: ImportContext) -> tuple[str, str | No
     if match is None or match["host"] != host:
         return None
     return match["name"], match["tag"], match["digest"]
+
+
+def _log_group(container: Mapping[str, Any]) -> str | None:
+    """The log group an awslogs container writes to, if any."""
+    log = container.get("logConfiguration") or {}
+    if log.get("logDriver") != "awslogs":
+        return None
+    group = (log.get("options") or {}).get(AWSLOGS_GROUP)
+    return str(group) if group else None
 
 
 def _image(image: str, names: DocumentNames, context: ImportContext) -> Any:
