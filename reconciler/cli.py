@@ -847,7 +847,7 @@ def _add_import_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="write spec documents for services that already run, to adopt them",
         description="Read live ECS services and everything they use (cluster, task definition, "
         "target groups, load balancers with listeners and rules, security groups, autoscaling, ECR "
-        "repositories) and write documents that describe them as they are, each with the adopt "
+        "repositories, log groups) and write documents that describe them as they are, each with the adopt "
         "annotation: `plan` on them plans only the ownership tags. Nothing is written unless the "
         "documents validate.",
         handler=_import,
