@@ -20,7 +20,7 @@ from reconciler.resources.base import Clients, Environment
 
 @dataclass(frozen=True)
 class Uses:
-    """Another AWS object a found object refers to: what the import reads next."""
+    """Another AWS object that belongs with a found one: what the import reads next."""
 
     kind: str
     identity: str
@@ -40,6 +40,8 @@ class Found:
     details: Mapping[str, Any] = field(default_factory=dict)
     """What belongs to it beyond the main object (a load balancer's listeners and attributes)."""
     uses: tuple[Uses, ...] = ()
+    """Objects the import reads next: what this one refers to, and what belongs to the same stack
+    though it refers to this one (a target group's load balancers)."""
     aliases: tuple[str, ...] = ()
     """Other identities that name the same document (older revisions of a task definition family)."""
 

@@ -275,7 +275,13 @@ def test_a_task_definition_as_aws_describes_it_keeps_secrets_as_references_and_f
                 "volumesFrom": [],
                 "systemControls": [],
             },
-            {"name": "sidecar", "image": "public.ecr.aws/nginx/nginx:1.27", "cpu": 0, "essential": False},
+            {
+                "name": "sidecar",
+                "image": "public.ecr.aws/nginx/nginx:1.27",
+                "cpu": 0,
+                "essential": False,
+                "command": ["serve", "--password=hunter2"],
+            },
         ],
         "tags": [{"key": "team", "value": "web"}],
     }
@@ -298,13 +304,19 @@ def test_a_task_definition_as_aws_describes_it_keeps_secrets_as_references_and_f
                     {"name": "API_KEY", "valueFrom": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/api"}
                 ],
             },
-            {"name": "sidecar", "image": "public.ecr.aws/nginx/nginx:1.27", "essential": False},
+            {
+                "name": "sidecar",
+                "image": "public.ecr.aws/nginx/nginx:1.27",
+                "essential": False,
+                "command": ["serve", "--password=hunter2"],
+            },
         ],
         "tags": {"team": "web"},
     }
     assert imported.notes == (
         "container web: DATABASE_URL looks like a secret in plain text: give it through `secrets` "
         "(Secrets Manager or SSM Parameter Store) instead of `environment`",
+        "container sidecar: an argument of command looks like a secret in plain text",
     )
 
 

@@ -26,7 +26,7 @@ from reconciler.resources.importing import (
 )
 from reconciler.resources.task_definition.kind import _CONTAINER_DEFAULTS, _TASK_DEFAULTS, SERVER_FIELDS
 from reconciler.resources.task_definition.model import AWSLOGS_GROUP
-from reconciler.spec.secrets import plain_secret_warnings
+from reconciler.spec.secrets import looks_secret, plain_secret_warnings
 
 _REPOSITORY = "Repository"
 _LOG_GROUP = "LogGroup"
@@ -95,6 +95,14 @@ class TaskDefinitionImporter(ImporterBase):
             notes += [
                 f"container {container['name']}: {message}"
                 for _, message in plain_secret_warnings(environment)
+            ]
+            notes += [
+                f"container {container['name']}: an argument of {field} looks like a secret in plain text"
+                for field in ("command", "entryPoint")
+                if any(
+                    isinstance(argument, str) and looks_secret(argument)
+                    for argument in written.get(field) or []
+                )
             ]
             containers.append(written)
         spec: dict[str, Any] = drop_empty({**fields, "containerDefinitions": containers})
