@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_apply_command(commands)
     _add_drift_command(commands)
     _add_run_command(commands)
+    _add_import_command(commands)
     _add_local_aws_command(commands)
     return parser
 
@@ -837,6 +838,84 @@ def _print_local_banner(local: Any, *, host: str, port: int) -> None:
         f"status: http://{host}:{port}/status   drift: http://{host}:{port}/drift   stop: Ctrl-C",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _add_import_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = add_command(
+        commands,
+        "import",
+        help="write spec documents for services that already run, to adopt them",
+        description="Read live ECS services and everything they use (cluster, task definition, "
+        "target groups, load balancers with listeners and rules, security groups, autoscaling, ECR "
+        "repositories, log groups) and write documents that describe them as they are, each with the adopt "
+        "annotation: `plan` on them plans only the ownership tags. Nothing is written unless the "
+        "documents validate.",
+        handler=_import,
+    )
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        default=[],
+        help="import this cluster's services (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--service", action="append", default=[], help="import only services of this name (repeatable)"
+    )
+    parser.add_argument(
+        "--out", required=True, type=pathlib.Path, help="the folder to write the documents into"
+    )
+
+
+def _import(arguments: argparse.Namespace) -> int:
+    import asyncio
+
+    from reconciler.aws.errors import AwsError
+    from reconciler.aws.settings import AwsSettings
+    from reconciler.daemon.logs import configure_logging
+    from reconciler.engine.importing import ImportSelection, file_name, run_import
+
+    configure_logging(level="warning", json_lines=arguments.output == OUTPUT_JSON)
+    selection = ImportSelection(clusters=tuple(arguments.cluster), services=tuple(arguments.service))
+    settings = AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url)
+    try:
+        outcome = asyncio.run(run_import(settings, selection, arguments.out))
+    except (AwsError, FileExistsError) as error:
+        message = _startup_message(error) if isinstance(error, AwsError) else str(error)
+        if arguments.output == OUTPUT_JSON:
+            print_json({"ok": False, "errors": [{"message": message}], "resources": [], "calls": {}})
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    documents = outcome.estate.documents
+    problems = [str(error) for error in outcome.errors]
+    if not documents:
+        problems.append("no services found to import")
+    notes = [f"{document.kind}/{document.name}: {note}" for document in documents for note in document.notes]
+    notes += [f"not found, so not imported: {missing}" for missing in outcome.estate.not_found]
+    if arguments.output == OUTPUT_JSON:
+        print_json(
+            {
+                "ok": not problems,
+                "errors": [error.as_dict() for error in outcome.errors] or [{"message": p} for p in problems],
+                "warnings": notes,
+                "resources": [
+                    {"kind": d.kind, "name": d.name, "file": str(arguments.out / file_name(d.kind))}
+                    for d in documents
+                ],
+                "calls": dict(outcome.calls),
+            }
+        )
+    else:
+        for note in notes:
+            print(f"warning: {note}", file=sys.stderr)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if not problems:
+            print(
+                f"imported {_plural(len(documents), 'document')} into {arguments.out} "
+                f"({_plural(len(outcome.files), 'file')}); `plan` on them plans only the adoption tags"
+            )
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def _add_local_aws_command(commands: argparse._SubParsersAction[_Parser]) -> None:

@@ -16,13 +16,16 @@ import asyncio
 import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.plan.ownership import DELETION_POLICY, Ownership, ownership_of, ownership_tags
 from reconciler.plan.rewrites import Rewrite
 from reconciler.plan.steps import Ref, ResourceKey, ResourcePlan
 from reconciler.spec import Document, KindSpec, SpecSet
 from reconciler.spec.checks import Check
+
+if TYPE_CHECKING:
+    from reconciler.resources.importing import KindImporter
 
 
 class ApiClient(Protocol):
@@ -398,6 +401,9 @@ class KindDescriptor:
     """Its semantic checks, beyond what its model validates."""
     warnings: tuple[Check, ...] = ()
     """Things that are valid but worth saying (`validate` prints them)."""
+    importer_module: str | None = None
+    """The module whose `IMPORTER` turns live objects into documents (`ecs-reconciler import`,
+    see `reconciler.resources.importing`); None for a kind that is not imported."""
 
     @property
     def kind(self) -> str:
@@ -407,6 +413,14 @@ class KindDescriptor:
     def resource(self) -> ResourceKind:
         kind: ResourceKind = importlib.import_module(self.resource_module).KIND
         return kind
+
+    @property
+    def importer(self) -> KindImporter | None:
+        """The kind's `KindImporter`, or None; imported on first use, like `resource`."""
+        if self.importer_module is None:
+            return None
+        importer: KindImporter = importlib.import_module(self.importer_module).IMPORTER
+        return importer
 
     @property
     def rewrites(self) -> tuple[Rewrite, ...]:

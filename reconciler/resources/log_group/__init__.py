@@ -11,4 +11,5 @@ DESCRIPTOR = KindDescriptor(
     spec=LogGroupSpec,
     resource_module=f"{__name__}.kind",
     services=("logs",),
+    importer_module=f"{__name__}.importer",
 )

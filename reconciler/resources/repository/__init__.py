@@ -10,4 +10,5 @@ DESCRIPTOR = KindDescriptor(
     spec=RepositorySpec,
     resource_module=f"{__name__}.kind",
     services=("ecr",),
+    importer_module=f"{__name__}.importer",
 )

@@ -12,4 +12,5 @@ DESCRIPTOR = KindDescriptor(
     resource_module=f"{__name__}.kind",
     services=("ecs", "application-autoscaling"),
     checks=checks.CHECKS,
+    importer_module=f"{__name__}.importer",
 )

@@ -12,5 +12,6 @@ DESCRIPTOR = KindDescriptor(
     resource_module=f"{__name__}.kind",
     services=("ecs", "ecr"),
     checks=checks.CHECKS,
+    importer_module=f"{__name__}.importer",
     warnings=checks.WARNINGS,
 )

@@ -1,0 +1,80 @@
+"""`ecs-reconciler import` as a command: what `--cluster` and `--service` select, what it says
+about secret-shaped values, and that it writes nothing when there is nothing to import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from reconciler.cli import main
+from reconciler.local import LocalAWS
+from tests.harness import load
+
+
+def _two_clusters(aws: LocalAWS) -> None:
+    ecs: Any = boto3.client("ecs")
+    for cluster in ("shop", "blog"):
+        ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(
+        family="app",
+        containerDefinitions=[
+            {
+                "name": "app",
+                "image": "public.ecr.aws/nginx/nginx:1.27",
+                "memory": 128,
+                "environment": [{"name": "GITHUB_TOKEN", "value": "ghp_" + "a" * 36}],
+            }
+        ],
+    )
+    for cluster, service in (("shop", "web"), ("shop", "worker"), ("blog", "web")):
+        ecs.create_service(cluster=cluster, serviceName=service, taskDefinition="app", desiredCount=1)
+
+
+def test_cluster_and_service_select_what_is_imported_and_secret_shaped_values_are_warned_about(
+    aws: LocalAWS, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_clusters(aws)
+
+    code = main(["import", "--cluster", "shop", "--service", "worker", "--out", str(tmp_path)])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert {(document.kind, document.name) for document in load(tmp_path)} == {
+        ("Cluster", "shop"),
+        ("TaskDefinition", "app"),
+        ("Service", "worker"),
+    }
+    assert "imported 3 documents" in captured.out
+    assert "warning: TaskDefinition/app: container app: GITHUB_TOKEN looks like a secret" in captured.err
+    assert "ghp_" not in captured.err  # said by name, never by value
+
+
+def test_without_a_selection_every_cluster_is_imported_and_same_named_services_get_distinct_documents(
+    aws: LocalAWS, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_clusters(aws)
+
+    assert main(["import", "--out", str(tmp_path)]) == 0
+
+    capsys.readouterr()
+    services = {
+        document.name: (document.spec.cluster, document.aws_name)  # type: ignore[attr-defined]
+        for document in load(tmp_path)
+        if document.kind == "Service"
+    }
+    assert services == {"web": ("blog", "web"), "web-2": ("shop", "web"), "worker": ("shop", "worker")}
+
+
+def test_nothing_to_import_is_an_error_and_writes_nothing(
+    aws: LocalAWS, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("ecs").create_cluster(clusterName="empty")
+    out = tmp_path / "out"
+
+    assert main(["import", "--cluster", "empty", "--out", str(out)]) == 1
+
+    assert "error: no services found to import" in capsys.readouterr().err
+    assert not out.exists()
