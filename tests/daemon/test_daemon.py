@@ -386,10 +386,13 @@ def test_what_the_daemon_applied_is_logged_with_the_values_it_made_known(
 
     async def scenario() -> None:
         with capture_logs() as logs:
-            async with daemon(options(aws, tmp_path)):
+            async with daemon(options(aws, tmp_path)) as running:
                 await eventually(lambda: service_writes(logs), within=30)
                 set_image_tag(tmp_path, "v2")
                 await eventually(lambda: len(service_writes(logs)) == 2, within=30)
+                # /drift is the same model as `drift --output json`: its summary and its fields.
+                status, body = await get_json(running.port, "/drift")
+                assert status == 200 and body["summary"]["resources"] == 9, body
         reconciled = [log for log in logs if log["event"] == "reconciled"]
         assert "known after apply" not in json.dumps(reconciled, default=str)
         created, updated = service_writes(logs)
