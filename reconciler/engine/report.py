@@ -1,7 +1,9 @@
-"""Plans as reports: the drift report's values and their text, JSON and markdown forms.
+"""Plans as reports: one model of what differs (or what an apply did), per resource and field, in
+the spec's field names, and its text, JSON and markdown forms with a one-line summary.
 
-Used by the CLI (`plan`, `apply`, `drift`) and the daemon (`/drift`, `/status`). Pure: it reads a
-plan and the spec set (for file and line), nothing else.
+Used by the CLI (`plan`, `apply`, `drift`) and the daemon (`/drift`, `/status`, logs, webhooks).
+Pure: it reads a plan, the spec set (for file, line and the values as written) and, after an
+apply, the execution's outcomes and outputs; nothing else.
 """
 
 from __future__ import annotations
@@ -59,16 +61,12 @@ class ResourceReport:
 
 
 def build_report(
-    plan: Plan,
-    spec_set: SpecSet | None,
-    *,
-    outputs: Mapping[ResourceKey, Mapping[str, Any]] | None = None,
-    execution: ExecutionResult | None = None,
+    plan: Plan, spec_set: SpecSet | None, *, execution: ExecutionResult | None = None
 ) -> list[ResourceReport]:
-    """One report per planned resource. `outputs` are values known once calls ran (ARNs, ids):
-    a report made after an apply shows them instead of "(known after apply: ...)". `execution`
-    (an apply's) sets each resource's `outcome`; its outputs are used when `outputs` is None."""
-    known = outputs if outputs is not None else (execution.outputs if execution is not None else {})
+    """One report per planned resource. With the `execution` of the plan (an apply's), each
+    report carries its `outcome`, and values its calls made known (ARNs, ids) are shown instead
+    of "(known after apply: ...)"."""
+    known = execution.outputs if execution is not None else {}
     reports = [_resource_report(resource, spec_set, known) for resource in plan]
     if execution is None:
         return reports
@@ -112,11 +110,18 @@ def _resource_report(
 
     file = document.file if document is not None else ""
     line = document.line if document is not None else 0
-    written = (
-        document.spec.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        if document is not None
-        else {}
-    )
+    written_spec: list[dict[str, Any]] = []
+
+    def written() -> dict[str, Any]:
+        # The spec as written, dumped only for a resource that differs: most of a large estate is
+        # in sync on most passes.
+        if not written_spec:
+            dump = (
+                document.spec.model_dump(by_alias=True, exclude_unset=True, mode="json") if document else {}
+            )
+            written_spec.append(dump)
+        return written_spec[0]
+
     if resource.action is Action.CREATE and document is not None:
         # A new object reads as the spec writes it, field by field: kinds build their create
         # requests in the API's shape (`HealthCheckPath`, a listener keyed by its port), which is
@@ -130,7 +135,7 @@ def _resource_report(
                 file=file,
                 line=document.line_of(("spec", key)),
             )
-            for key, value in written.items()
+            for key, value in written().items()
         )
     else:
         # Named and placed as the spec writes the field (a list item by its index, camelCase
@@ -139,7 +144,7 @@ def _resource_report(
             FieldReport(
                 path=format_path(diff.written_path),
                 desired=shown(
-                    spec_form(diff.desired, _at(written, diff.written_path), diff.written_path), diff.path
+                    spec_form(diff.desired, _at(written(), diff.written_path), diff.written_path), diff.path
                 ),
                 live=shown(spec_form(diff.live, NOT_WRITTEN, diff.written_path), diff.path),
                 owner=diff.owner.value,
