@@ -461,7 +461,7 @@ def render_markdown(reports: Sequence[ResourceReport], *, title: str = "drift") 
         label = _label(report)
         where = f"`{report.file}:{report.line}`" if report.file else ""
         if not report.fields:
-            detail = report.message or "; ".join(report.warnings)
+            detail = report.message or "; ".join(f"warning: {warning}" for warning in report.warnings)
             lines.append(f"| {_cell(symbol)} | {resource} | {label} | {_cell(detail)} |  |  | {where} |")
         for field in report.fields:
             live = "" if field.change == "add" else _code(_value(field.live))
