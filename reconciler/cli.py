@@ -17,6 +17,7 @@ import os
 import pathlib
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
 from reconciler import __version__
@@ -29,6 +30,7 @@ EXIT_PENDING = 2  # plan/drift: changes or drift pending
 
 OUTPUT_TEXT = "text"
 OUTPUT_JSON = "json"
+OUTPUT_MARKDOWN = "markdown"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -344,6 +346,7 @@ def _add_plan_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         description="Observe AWS, compare with the specs and print the plan. Writes nothing. "
         "Exit 0 in sync, 2 changes pending, 1 error (invalid specs, conflicts, waiting resources).",
         handler=_plan,
+        output_choices=(OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_MARKDOWN),
     )
     _add_engine_arguments(parser)
 
@@ -358,7 +361,12 @@ def _add_apply_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         handler=_apply,
     )
     _add_engine_arguments(parser)
-    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="plan only; issue no write")
+    parser.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="the plan, as `plan` shows it and exits (2 when changes are pending); issue no write",
+    )
     parser.add_argument("--wait", action="store_true", help="follow rollouts until the services are steady")
     parser.add_argument(
         "--timeout", type=parse_duration, default=600.0, help="how long --wait waits (default 10m)"
@@ -373,7 +381,7 @@ def _add_drift_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         description="Per resource: in-sync, drifted, missing, orphaned or conflict, and per field the "
         "path, desired and live values and the spec line. Exit 0 none, 2 drift, 1 error.",
         handler=_drift,
-        output_choices=(OUTPUT_TEXT, OUTPUT_JSON, "markdown"),
+        output_choices=(OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_MARKDOWN),
     )
     _add_engine_arguments(parser)
 
@@ -433,7 +441,9 @@ def _drift(arguments: argparse.Namespace) -> int:
 
 
 def _apply(arguments: argparse.Namespace) -> int:
-    return _run_engine_command(arguments, command="apply")
+    # A dry run is a plan: the same output and the same exit codes, so a script can tell "changes
+    # pending" (2) from "converged" (0).
+    return _run_engine_command(arguments, command="plan" if arguments.dry_run else "apply")
 
 
 def _run_engine_command(arguments: argparse.Namespace, *, command: str) -> int:
@@ -456,8 +466,10 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, comma
     from reconciler.engine.revision_cache import for_one_shot_run
     from reconciler.engine.session import open_engine
 
-    # plan, drift and apply --dry-run only observe and plan: they show the calls apply would make.
-    apply = command == "apply" and not arguments.dry_run
+    # plan, drift (and apply --dry-run, which is a plan) only observe and plan: they show the calls
+    # apply would make.
+    apply = command == "apply"
+    waited: Waited | None = None
     aws_settings, plan_settings = _engine_settings(arguments)
     try:
         async with open_engine(
@@ -465,18 +477,14 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, comma
             plan_settings,
             cache=ProcessCache(revision_file=for_one_shot_run(aws_settings.endpoint_url, os.environ)),
         ) as session:
-            try:
-                if apply:
-                    result = await session.engine.apply_and_confirm(spec_set)
-                    if arguments.wait and result.ok:
-                        result = await _wait_until_steady(session.engine, spec_set, within=arguments.timeout)
-                else:
-                    # An owned resource that no document resolves to is always listed by plan
-                    # and drift, pruned or not: a spec set that lost documents is not in sync.
-                    result = await session.engine.plan_pass(spec_set, orphans=True)
-            except TimeoutError:
-                print(f"error: not steady within {arguments.timeout:.0f} s", file=sys.stderr)
-                return EXIT_FAILED
+            if apply:
+                result = await session.engine.apply_and_confirm(spec_set)
+                if arguments.wait and result.ok:
+                    waited = await _wait_until_steady(session.engine, spec_set, within=arguments.timeout)
+            else:
+                # An owned resource that no document resolves to is always listed by plan
+                # and drift, pruned or not: a spec set that lost documents is not in sync.
+                result = await session.engine.plan_pass(spec_set, orphans=True)
             calls = session.aws.counter.snapshot()
     except AwsError as error:
         message = _startup_message(error)
@@ -485,35 +493,112 @@ async def _engine_command(arguments: argparse.Namespace, spec_set: Any, *, comma
         else:
             print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILED
-    reports = build_report(result.plan, spec_set)
-    return _render_engine_result(arguments, command=command, result=result, reports=reports, calls=calls)
+    # What apply did is the plan it executed, with each resource's outcome and the values its calls
+    # made known (ARNs, ids); a later wait only adds whether the rollouts became steady.
+    reports = build_report(result.plan, spec_set, execution=result.execution)
+    return _render_engine_result(
+        arguments, command=command, result=result, reports=reports, calls=calls, waited=waited
+    )
 
 
-async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> Any:
+@dataclass(frozen=True)
+class Waited:
+    """How `apply --wait` ended: the last pass it looked at, or None when time ran out first."""
+
+    result: Any
+    within: float
+
+
+async def _wait_until_steady(engine: Any, spec_set: Any, *, within: float) -> Waited:
     """Re-observe until nothing is left to do and every rollout completed; a failed rollout ends it."""
     import asyncio
 
     from reconciler.engine.reconcile import rollout_of
     from reconciler.plan.steps import Action
 
-    async with asyncio.timeout(within):
-        while True:
-            result = await engine.plan_pass(spec_set)
-            rollouts = [rollout_of(live) for live in result.observation.live.resources.values()]
-            # WAITING: the plan itself knows a rollout of the wanted revision failed (or an image is missing).
-            waiting = any(resource.action is Action.WAITING for resource in result.plan)
-            if "FAILED" in rollouts or waiting or not (result.plan.has_changes or "IN_PROGRESS" in rollouts):
-                return result
-            await asyncio.sleep(2.0)
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                result = await engine.plan_pass(spec_set)
+                rollouts = [rollout_of(live) for live in result.observation.live.resources.values()]
+                # WAITING: the plan itself knows a rollout of the wanted revision failed (or an
+                # image is missing).
+                waiting = any(resource.action is Action.WAITING for resource in result.plan)
+                if (
+                    "FAILED" in rollouts
+                    or waiting
+                    or not (result.plan.has_changes or "IN_PROGRESS" in rollouts)
+                ):
+                    return Waited(result=result, within=within)
+                await asyncio.sleep(2.0)
+    except TimeoutError:
+        return Waited(result=None, within=within)
 
 
 def _render_engine_result(
-    arguments: argparse.Namespace, *, command: str, result: Any, reports: Any, calls: dict[str, int]
+    arguments: argparse.Namespace,
+    *,
+    command: str,
+    result: Any,
+    reports: Any,
+    calls: dict[str, int],
+    waited: Waited | None = None,
 ) -> int:
-    from reconciler.engine.reconcile import rollout_of
-    from reconciler.engine.report import render_markdown, render_text, report_as_json
-    from reconciler.plan.steps import Action, Hold
+    from reconciler.engine.report import render_markdown, render_text, report_as_json, summarise
     from reconciler.spec.secrets import mask_text
+
+    errors = _engine_errors(result, command=command)
+    if waited is not None:
+        errors += [error for error in _waited_errors(waited) if error not in errors]
+    errors = [{**error, "message": mask_text(error["message"])} for error in errors]
+    changes = [r for r in reports if r.status != "in-sync"]
+    if command == "apply":
+        code = EXIT_FAILED if errors else EXIT_OK
+    else:
+        code = EXIT_FAILED if errors else (EXIT_PENDING if changes else EXIT_OK)
+    summary = summarise(reports, applied=command == "apply")
+    steady = waited is not None and not errors
+    if arguments.output == OUTPUT_JSON:
+        payload: dict[str, Any] = {
+            "ok": code == EXIT_OK,
+            "errors": errors,
+            "resources": report_as_json(reports),
+            "calls": calls,
+            "summary": summary.as_json(),
+        }
+        if waited is not None:
+            payload["steady"] = steady
+        print_json(payload)
+        return code
+    if arguments.output == OUTPUT_MARKDOWN:
+        print(render_markdown(reports, title=command), end="")
+        return code
+    text = render_text(reports, colour=sys.stdout.isatty())
+    if text:
+        print(text)
+    for error in errors:
+        where = f"{error['kind']}/{error['name']}: " if error.get("kind") else ""
+        print(f"error: {where}{error['message']}", file=sys.stderr)
+    if command == "apply":
+        writes = sum(count for call, count in calls.items() if _is_write(call))
+        verdict = "converged" if code == EXIT_OK else "not converged"
+        did = summary.text if summary.counts else "nothing to change"
+        made = f"{_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all"
+        print(f"{verdict}: {did}; {made}")
+        if steady:
+            print("steady: every rollout reached steady state")
+    elif summary.counts:
+        print(f"{summary.text} ({_plural(summary.resources, 'resource')})")
+    else:
+        print(summary.text)
+    return code
+
+
+def _engine_errors(result: Any, *, command: str) -> list[dict[str, Any]]:
+    """What keeps a pass from being converged: conflicts, waiting resources, failed calls, failed
+    rollouts and, for apply, deletions held back."""
+    from reconciler.engine.reconcile import rollout_of
+    from reconciler.plan.steps import Action, Hold
 
     blocked = [r for r in result.plan if r.action in (Action.CONFLICT, Action.WAITING, Action.PERPETUAL_DIFF)]
     # The observation predates this pass's writes: a service it just updated is on a new deployment,
@@ -546,35 +631,15 @@ def _render_engine_result(
             for r in result.plan
             if r.held is Hold.DELETE_HELD
         ]
-    errors = [{**error, "message": mask_text(error["message"])} for error in errors]
-    changes = [r for r in reports if r.status != "in-sync"]
-    if command == "apply":
-        code = EXIT_FAILED if errors else EXIT_OK
-    else:
-        code = EXIT_FAILED if errors else (EXIT_PENDING if changes else EXIT_OK)
-    if arguments.output == OUTPUT_JSON:
-        print_json(
-            {"ok": code == EXIT_OK, "errors": errors, "resources": report_as_json(reports), "calls": calls}
-        )
-        return code
-    if arguments.output == "markdown":
-        print(render_markdown(reports), end="")
-        return code
-    text = render_text(reports, colour=sys.stdout.isatty())
-    if text:
-        print(text)
-    for error in errors:
-        print(f"error: {error['kind']}/{error['name']}: {error['message']}", file=sys.stderr)
-    writes = sum(count for call, count in calls.items() if _is_write(call))
-    if command == "apply":
-        verdict = "converged" if code == EXIT_OK else "not converged"
-        print(f"{verdict}: {_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all")
-    elif changes:
-        noun = "drifted" if command == "drift" else "to change"
-        print(f"{len(changes)} of {_plural(len(reports), 'resource')} {noun}")
-    else:
-        print(f"in sync: {_plural(len(reports), 'resource')}")
-    return code
+    return errors
+
+
+def _waited_errors(waited: Waited) -> list[dict[str, Any]]:
+    """Why `apply --wait` did not end steady: time ran out, or the last pass it saw is blocked."""
+    if waited.result is None:
+        return [{"kind": "", "name": "", "message": f"not steady within {waited.within:.0f} s"}]
+    # After the wait every failed rollout is this run's: the apply's own deployments ended so.
+    return _engine_errors(waited.result, command="apply")
 
 
 def _is_write(call: str) -> bool:

@@ -418,7 +418,9 @@ class Controller:
         due: set[ResourceKey],
         execution: ExecutionResult | None,
     ) -> None:
-        reports = build_report(plan, spec_set)
+        # With this pass's execution: what was written is told with the values its calls made
+        # known (a new revision's ARN), not "(known after apply: ...)".
+        reports = build_report(plan, spec_set, execution=execution)
         self.reports = reports
         if observation.live.orphans_observed:
             self._forget_all_but({resource.key for resource in plan})

@@ -27,7 +27,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from reconciler.daemon.controller import Controller
-from reconciler.engine.report import render_markdown, report_as_json
+from reconciler.engine.report import render_markdown, report_as_json, summarise
 
 
 class LeadershipView(Protocol):
@@ -105,7 +105,8 @@ def build_app(
         if request.query.get("format") == "markdown":
             return web.Response(text=render_markdown(controller.reports), content_type="text/markdown")
         drifted = [r for r in report_as_json(controller.reports) if r["status"] != "in-sync"]
-        return web.json_response({"revision": controller.revision, "resources": drifted})
+        summary = summarise(controller.reports).as_json()
+        return web.json_response({"revision": controller.revision, "summary": summary, "resources": drifted})
 
     app = web.Application(middlewares=[_bearer_token(token)] if token else [])
     app.router.add_get("/healthz", healthz)

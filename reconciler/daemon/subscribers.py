@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import structlog
 
 from reconciler.daemon.metrics import Metrics
-from reconciler.engine.report import FieldReport, ResourceReport
+from reconciler.engine.report import FieldReport, ResourceReport, field_as_json
 from reconciler.engine.result import Changed, Failed, ReconcileResult
 from reconciler.plan.steps import ResourceKey
 from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState
@@ -79,7 +79,7 @@ class ResourceStatus:
             "file": self.file,
             "line": self.line,
             "message": self.message,
-            "drift": [vars(field_report) for field_report in self.drift],
+            "drift": [field_as_json(field_report) for field_report in self.drift],
             "lastError": self.last_error,
             "errorClass": self.error_class,
             "lastAppliedSpecHash": self.last_applied_hash,

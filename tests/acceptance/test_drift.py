@@ -95,15 +95,6 @@ def together(drift_id: str, *drifts: Drift) -> Drift:
     )
 
 
-class Including(dict[str, Any]):
-    """Equal to any mapping that has at least these items (for a whole CreateService request)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, dict) and all(other.get(key) == value for key, value in self.items())
-
-    __hash__ = None
-
-
 # --- the console's moves ---------------------------------------------------------------------------
 
 
@@ -213,51 +204,57 @@ def _services_back(cluster: str, counts: dict[str, int]) -> Callable[[Console], 
     return fixed
 
 
-def _cpu_policy(target: float) -> dict[str, Any]:
+def _cpu_policy(name: str, target: float) -> dict[str, Any]:
+    """A missing policy as the spec writes it (issue 13: not in the API's shape)."""
     return {
-        "PolicyType": "TargetTrackingScaling",
-        "TargetTrackingScalingPolicyConfiguration": {
-            "TargetValue": target,
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
-        },
+        "policyName": name,
+        "predefinedMetricType": "ECSServiceAverageCPUUtilization",
+        "targetValue": target,
     }
+
+
+def _as_written(spec: dict[str, Any]) -> dict[str, Field]:
+    """A missing resource is reported as its spec writes it: each top-level field on its own line."""
+    return {key: Field(value, None, f"{key}:") for key, value in spec.items()}
 
 
 # --- the example stack -----------------------------------------------------------------------------
 
 NA = "node-app"
-NODE_APP_POLICY = _cpu_policy(50.0)
+NODE_APP_POLICY = _cpu_policy("node-app-cpu", 50.0)
 
 
 def _node_app_deleted(console: Console) -> list[Seen]:
-    task_definition = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{NA}:1"
     return [
         Seen(
             "Service",
             NA,
             "service.yaml",
-            {
-                "": Field(
-                    Including(
-                        desiredCount=3,
-                        taskDefinition=task_definition,
-                        healthCheckGracePeriodSeconds=60,
-                        loadBalancers=[
-                            {
-                                "targetGroupArn": console.target_group(NA)["TargetGroupArn"],
-                                "containerName": NA,
-                                "containerPort": 3000,
-                            }
-                        ],
-                    ),
-                    None,
-                    "spec:",
-                ),
-                "autoscaling": Field({"minCapacity": 1, "maxCapacity": 10}, None, "autoscaling:"),
-                "autoscaling.targetTrackingPolicies[0]": Field(
-                    NODE_APP_POLICY, None, "- policyName: node-app-cpu"
-                ),
-            },
+            _as_written(
+                {
+                    "cluster": NA,
+                    "taskDefinition": NA,
+                    "desiredCount": 3,
+                    "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}],
+                    "networkConfiguration": {
+                        "awsvpcConfiguration": {
+                            "subnets": "default",
+                            "securityGroups": ["node-app-tasks"],
+                            "assignPublicIp": "ENABLED",
+                        }
+                    },
+                    "loadBalancers": [{"targetGroup": NA, "containerName": NA, "containerPort": 3000}],
+                    "deploymentConfiguration": {
+                        "deploymentCircuitBreaker": {"enable": True, "rollback": True}
+                    },
+                    "healthCheckGracePeriodSeconds": 60,
+                    "autoscaling": {
+                        "minCapacity": 1,
+                        "maxCapacity": 10,
+                        "targetTrackingPolicies": [NODE_APP_POLICY],
+                    },
+                }
+            ),
             (
                 "ecs.CreateService",
                 "application-autoscaling.RegisterScalableTarget",
@@ -339,8 +336,8 @@ NODE_APP_DRIFTS = [
     Drift(
         "listener-default-action",
         _default_action(NA, {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}),
-        # Named as the spec writes them (the listener by index, camelCase keys); the values stay in
-        # the API's shape. The spec's plain `targetGroup:` has no `forwardConfig` line: its action's.
+        # Named as the spec writes them (the listener by index, camelCase keys), values too (issue
+        # 13). The spec's plain `targetGroup:` has no `forwardConfig` line: its action's.
         lambda console: [
             Seen(
                 "LoadBalancer",
@@ -350,10 +347,10 @@ NODE_APP_DRIFTS = [
                     "listeners[0].defaultAction.type": Field("forward", "fixed-response", "type: forward"),
                     "listeners[0].defaultAction.forwardConfig": Field(
                         {
-                            "TargetGroups": [
-                                {"TargetGroupArn": console.target_group(NA)["TargetGroupArn"], "Weight": 1}
+                            "targetGroups": [
+                                {"targetGroupArn": console.target_group(NA)["TargetGroupArn"], "weight": 1}
                             ],
-                            "TargetGroupStickinessConfig": {"Enabled": False},
+                            "targetGroupStickinessConfig": {"enabled": False},
                         },
                         None,
                         "defaultAction:",
@@ -507,9 +504,26 @@ def _team_tags_back(console: Console) -> None:
 
 
 def _fleet_deleted(console: Console) -> list[Seen]:
-    def missing(name: str, calls: tuple[str, ...], extra: dict[str, Field]) -> Seen:
-        request = Including(desiredCount=2, launchType="FARGATE")
-        fields = {"": Field(request, None, "spec:"), **extra}
+    def missing(name: str, calls: tuple[str, ...], extra: dict[str, Any]) -> Seen:
+        fields = _as_written(
+            {
+                "cluster": FLEET,
+                "taskDefinition": name,
+                "desiredCount": 2,
+                "launchType": "FARGATE",
+                "networkConfiguration": {
+                    "awsvpcConfiguration": {
+                        "subnets": "default",
+                        "securityGroups": ["fleet-tasks"],
+                        "assignPublicIp": "ENABLED",
+                    }
+                },
+                "loadBalancers": [{"targetGroup": name, "containerName": "app", "containerPort": 8080}],
+                "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                "tags": {"team": "fleet"},
+                **extra,
+            }
+        )
         return Seen("Service", name, f"services/{name}.yaml", fields, calls, status="missing")
 
     return [
@@ -522,10 +536,11 @@ def _fleet_deleted(console: Console) -> list[Seen]:
                 "application-autoscaling.PutScalingPolicy",
             ),
             {
-                "autoscaling": Field({"minCapacity": 1, "maxCapacity": 6}, None, "autoscaling:"),
-                "autoscaling.targetTrackingPolicies[0]": Field(
-                    _cpu_policy(60.0), None, "- policyName: svc-8-cpu"
-                ),
+                "autoscaling": {
+                    "minCapacity": 1,
+                    "maxCapacity": 6,
+                    "targetTrackingPolicies": [_cpu_policy("svc-8-cpu", 60.0)],
+                }
             },
         ),
     ]
@@ -642,7 +657,7 @@ FLEET_DRIFTS = [
                 "services/svc-4.yaml",
                 {
                     "autoscaling.targetTrackingPolicies[0]": Field(
-                        _cpu_policy(60.0), None, "- policyName: svc-4-cpu"
+                        _cpu_policy("svc-4-cpu", 60.0), None, "- policyName: svc-4-cpu"
                     )
                 },
                 ("application-autoscaling.PutScalingPolicy",),

@@ -5,6 +5,8 @@ drift is healed (enforce) or only reported (report), an invalid edit changes not
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ import aiohttp
 import boto3
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from reconciler.aws.calls import is_write
 from reconciler.aws.settings import AwsSettings
@@ -24,6 +27,8 @@ from reconciler.daemon.queue import BackoffSettings
 from reconciler.daemon.run import RunningDaemon, RunOptions, run_daemon
 from reconciler.local import LocalAWS
 from reconciler.resources.base import PlanSettings
+from tests.acceptance.support import NODE_APP
+from tests.acceptance.test_spec_edits import set_image_tag
 
 pytestmark = pytest.mark.aws
 
@@ -465,3 +470,32 @@ def test_following_a_rollout_reads_the_service_alone(aws: LocalAWS, tmp_path: Pa
         asyncio.run(scenario())
     finally:
         aws.rollout_seconds = previous
+
+
+def test_what_the_daemon_applied_is_logged_with_the_values_it_made_known(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    """Issue 13, item 12: the log of a write said "(known after apply: ...)" after the apply."""
+    shutil.copytree(NODE_APP, tmp_path, dirs_exist_ok=True)
+
+    def service_writes(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [log for log in logs if log["event"] == "reconciled" and log.get("kind") == "Service"]
+
+    async def scenario() -> None:
+        with capture_logs() as logs:
+            async with daemon(options(aws, tmp_path)) as running:
+                await eventually(lambda: service_writes(logs), within=30)
+                set_image_tag(tmp_path, "v2")
+                await eventually(lambda: len(service_writes(logs)) == 2, within=30)
+                # /drift is the same model as `drift --output json`: its summary and its fields.
+                status, body = await get_json(running.port, "/drift")
+                assert status == 200 and body["summary"]["resources"] == 9, body
+        reconciled = [log for log in logs if log["event"] == "reconciled"]
+        assert "known after apply" not in json.dumps(reconciled, default=str)
+        created, updated = service_writes(logs)
+        assert {field["path"]: field["desired"] for field in created["delta"]}["taskDefinition"] == "node-app"
+        (revision,) = updated["delta"]
+        assert revision["path"] == "taskDefinition"
+        assert revision["desired"].endswith("task-definition/node-app:2")
+
+    asyncio.run(scenario())

@@ -280,12 +280,13 @@ EXPECTED: list[tuple[str, str, Any, Any, str]] = [
         {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidr": "0.0.0.0/0"},
         "ingress:",
     ),
-    # Listeners by index, not port; the action's keys in the spec's camelCase (values stay the API's).
+    # Listeners by index, not port; an object the kind compares in the API's shape is shown as the
+    # spec writes it (issue 13: no `StatusCode`, `PolicyType` in a report).
     ("LoadBalancer", "listeners[0].defaultAction.type", "fixed-response", "forward", "type: fixed-response"),
     (
         "LoadBalancer",
         "listeners[0].defaultAction.fixedResponseConfig",
-        {"StatusCode": "404"},
+        {"statusCode": "404"},
         None,
         "fixedResponseConfig:",
     ),
@@ -319,13 +320,9 @@ EXPECTED: list[tuple[str, str, Any, Any, str]] = [
         "Service",
         "autoscaling.targetTrackingPolicies[0]",
         {
-            "PolicyType": "TargetTrackingScaling",
-            "TargetTrackingScalingPolicyConfiguration": {
-                "TargetValue": 70.0,
-                "PredefinedMetricSpecification": {
-                    "PredefinedMetricType": "ECSServiceAverageMemoryUtilization"
-                },
-            },
+            "policyName": "memory",
+            "predefinedMetricType": "ECSServiceAverageMemoryUtilization",
+            "targetValue": 70,
         },
         None,
         "- policyName: memory",
