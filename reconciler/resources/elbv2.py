@@ -54,6 +54,37 @@ async def describe_by_names(
     return found
 
 
+async def describe_by_arns(
+    elbv2: ApiClient,
+    *,
+    operation: str,
+    arns_param: str,
+    result_key: str,
+    not_found_code: str,
+    arns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The objects of `arns` that exist, 20 ARNs a call. ELBv2 refuses a whole batch when one of
+    its ARNs is gone (deleted since something named it), so such a batch is asked again one ARN
+    at a time and only the missing ones are left out."""
+
+    async def describe(batch: list[str]) -> list[dict[str, Any]] | None:
+        try:
+            response = await elbv2.call(operation, **{arns_param: batch})
+        except AwsError as error:
+            if error.code != not_found_code:
+                raise
+            return None
+        return list(response.get(result_key, []))
+
+    found: list[dict[str, Any]] = []
+    for batch in batched(sorted(set(arns)), NAMES_BATCH):
+        answered = await describe(batch)
+        if answered is None and len(batch) > 1:
+            answered = [item for arn in batch for item in (await describe([arn])) or []]
+        found.extend(answered or [])
+    return found
+
+
 async def find_by_names(
     elbv2: ApiClient, *, operation: str, result_key: str, name_key: str, names: Sequence[str]
 ) -> dict[str, dict[str, Any]]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from reconciler.aws.errors import AwsError
 from reconciler.resources import elbv2
-from reconciler.resources.common import batched
 from reconciler.resources.importing import (
     DocumentNames,
     Found,
@@ -50,17 +48,15 @@ class LoadBalancerImporter(ImporterBase):
 
     async def read(self, identities: Sequence[str], context: ImportContext) -> Sequence[Found]:
         client = context.clients.service("elbv2")
-        balancers: list[Mapping[str, Any]] = []
-        for batch in batched(sorted(identities), elbv2.NAMES_BATCH):
-            try:
-                response = await client.call("describe_load_balancers", LoadBalancerArns=batch)
-            except AwsError as error:
-                if error.code != "LoadBalancerNotFound":
-                    raise
-                continue
-            balancers.extend(
-                item for item in response.get("LoadBalancers", []) if item.get("Type") == APPLICATION
-            )
+        described = await elbv2.describe_by_arns(
+            client,
+            operation="describe_load_balancers",
+            arns_param="LoadBalancerArns",
+            result_key="LoadBalancers",
+            not_found_code="LoadBalancerNotFound",
+            arns=identities,
+        )
+        balancers = [item for item in described if item.get("Type") == APPLICATION]
         tags = await elbv2.describe_tags(client, [item["LoadBalancerArn"] for item in balancers])
         found: list[Found] = []
         for balancer in balancers:

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from reconciler.aws.errors import AwsError
 from reconciler.resources import elbv2
-from reconciler.resources.common import batched
 from reconciler.resources.importing import (
     DocumentNames,
     Found,
@@ -46,15 +44,15 @@ class TargetGroupImporter(ImporterBase):
 
     async def read(self, identities: Sequence[str], context: ImportContext) -> Sequence[Found]:
         client = context.clients.service("elbv2")
-        groups: list[Mapping[str, Any]] = []
-        for batch in batched(sorted(identities), elbv2.NAMES_BATCH):
-            try:
-                response = await client.call("describe_target_groups", TargetGroupArns=batch)
-            except AwsError as error:
-                if error.code != "TargetGroupNotFound":
-                    raise
-                continue  # a service may still name a target group deleted since
-            groups.extend(response.get("TargetGroups", []))
+        # A service may still name a target group deleted since: it is left out.
+        groups = await elbv2.describe_by_arns(
+            client,
+            operation="describe_target_groups",
+            arns_param="TargetGroupArns",
+            result_key="TargetGroups",
+            not_found_code="TargetGroupNotFound",
+            arns=identities,
+        )
         tags = await elbv2.describe_tags(client, [group["TargetGroupArn"] for group in groups])
         return [
             Found(
