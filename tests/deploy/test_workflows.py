@@ -23,6 +23,7 @@ import botocore.session
 import pytest
 import yaml
 
+from reconciler.engine.report import render_markdown
 from reconciler.resources.registry import load_spec_set
 from reconciler.resources.repository.model import RepositorySpec
 from tests.deploy.iam_check import READ_ONLY_POLICY, is_read
@@ -439,6 +440,33 @@ def test_the_plan_comment_is_found_by_its_marker_and_updated_in_place() -> None:
     )
     assert find < update < create
     assert re.search(r'if \[ -n "\$comment" \]; then\s+gh api --method PATCH', comment)
+
+
+def test_the_plan_comment_has_one_heading_the_plans_own(tmp_path: Path) -> None:
+    """The comment is built from `plan --output markdown` as written: run the step's shell up to
+    the GitHub API calls on a real markdown plan, and read the comment it would post."""
+    (job,) = PLAN["jobs"].values()
+    (step,) = [step for step in job["steps"] if "gh api" in step.get("run", "")]
+    builds_comment = step["run"].split("comment=$(gh api", 1)[0]
+    (tmp_path / "plan.md").write_text(render_markdown([], title="plan"))
+    (tmp_path / "plan.err").write_text("")
+    environment = {
+        "PATH": os.environ["PATH"],
+        "MARKER": PLAN["env"]["MARKER"],
+        "SPECS": "specs",
+        "STATUS": "0",
+        "HEAD_SHA": "0123abc",
+        "RUN_URL": "https://github.example/run/1",
+    }
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", builds_comment], cwd=tmp_path, env=environment, check=True
+    )
+    comment = (tmp_path / "comment.md").read_text()
+    assert comment.startswith(PLAN["env"]["MARKER"] + "\n")
+    headings = [line for line in comment.splitlines() if line.startswith("#")]
+    assert headings == ["### ecs-reconciler plan"]
+    assert "in sync: merging changes nothing in AWS" in comment
+    assert "`specs` at 0123abc" in comment
 
 
 def test_the_drift_report_runs_on_a_schedule_with_the_read_only_role() -> None:
