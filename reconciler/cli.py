@@ -327,6 +327,10 @@ def _add_estate_options(parser: argparse.ArgumentParser) -> None:
         help="writes of the same differences to one resource before writes to it stop and it is "
         "reported as perpetual-diff (default 3)",
     )
+    _add_role_options(group)
+
+
+def _add_role_options(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
     group.add_argument(
         "--assume-role",
         dest="assume_role",
@@ -929,6 +933,7 @@ def _add_import_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser.add_argument(
         "--out", required=True, type=pathlib.Path, help="the folder to write the documents into"
     )
+    _add_role_options(parser)
 
 
 def _import(arguments: argparse.Namespace) -> int:
@@ -941,7 +946,12 @@ def _import(arguments: argparse.Namespace) -> int:
 
     configure_logging(level="warning", json_lines=arguments.output == OUTPUT_JSON)
     selection = ImportSelection(clusters=tuple(arguments.cluster), services=tuple(arguments.service))
-    settings = AwsSettings(region=arguments.region, endpoint_url=arguments.endpoint_url)
+    settings = AwsSettings(
+        region=arguments.region,
+        endpoint_url=arguments.endpoint_url,
+        assume_role_arn=arguments.assume_role,
+        external_id=arguments.external_id,
+    )
     try:
         outcome = asyncio.run(run_import(settings, selection, arguments.out))
     except (AwsError, FileExistsError) as error:

@@ -78,3 +78,32 @@ def test_nothing_to_import_is_an_error_and_writes_nothing(
 
     assert "error: no services found to import" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_assumed_role_imports_what_runs_in_the_workload_account(
+    aws: LocalAWS, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = "arn:aws:iam::111111111111:role/ecs-reconciler-read"
+    credentials = boto3.client("sts").assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    workload: Any = boto3.client(
+        "ecs",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    workload.create_cluster(clusterName="shop")
+    workload.register_task_definition(
+        family="app", containerDefinitions=[{"name": "app", "image": "nginx:1.27", "memory": 128}]
+    )
+    workload.create_service(cluster="shop", serviceName="web", taskDefinition="app", desiredCount=1)
+
+    # The management account runs nothing; the role's account runs the service.
+    assert main(["import", "--out", str(tmp_path / "management")]) == 1
+    assert main(["import", "--assume-role", role, "--out", str(tmp_path / "workload")]) == 0
+
+    capsys.readouterr()
+    assert {(document.kind, document.name) for document in load(tmp_path / "workload")} == {
+        ("Cluster", "shop"),
+        ("TaskDefinition", "app"),
+        ("Service", "web"),
+    }

@@ -104,6 +104,36 @@ def test_a_service_as_aws_describes_it_keeps_only_what_differs_from_ecs_defaults
     }
 
 
+def test_what_a_service_uses_beyond_the_spec_language_is_named_in_a_note() -> None:
+    service = {
+        "serviceArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/web",
+        "serviceName": "web",
+        "clusterArn": CLUSTER_ARN,
+        "taskDefinition": TASK_ARN,
+        "desiredCount": 1,
+        "launchType": "FARGATE",
+        "serviceRegistries": [
+            {"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1"}
+        ],
+        "placementConstraints": [],
+        "deployments": [
+            {
+                "status": "PRIMARY",
+                "serviceConnectConfiguration": {"enabled": True, "namespace": "shop"},
+            },
+            {"status": "ACTIVE", "volumeConfigurations": [{"name": "data"}]},
+        ],
+    }
+    importer = descriptors()["Service"].importer
+    assert importer is not None
+    imported = importer.spec(Found("Service", "identity", "web", service, {}), NAMES, CONTEXT)
+    assert imported.notes == (
+        "web uses serviceRegistries, serviceConnectConfiguration, which the Service spec does not "
+        "describe: left as it is and not managed",
+    )
+    assert not {"serviceRegistries", "serviceConnectConfiguration"} & set(imported.spec)
+
+
 def test_a_target_group_as_aws_describes_it_keeps_only_what_differs_from_elbv2_defaults() -> None:
     group = {
         "TargetGroupArn": TARGET_GROUP_ARN,

@@ -87,6 +87,12 @@ class ServiceImporter(ImporterBase):
                     "containerPort": item["containerPort"],
                 }
             )
+        unmanaged = _unmanaged_features(state)
+        if unmanaged:
+            notes.append(
+                f"{found.aws_name} uses {', '.join(unmanaged)}, which the Service spec does not describe: "
+                "left as it is and not managed"
+            )
         return ImportedSpec(
             without_none(
                 {
@@ -116,6 +122,33 @@ class ServiceImporter(ImporterBase):
             ),
             tuple(notes),
         )
+
+
+_UNMANAGED_ON_SERVICE = ("serviceRegistries", "placementConstraints", "placementStrategy")
+_UNMANAGED_ON_DEPLOYMENT = ("serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations")
+
+
+def _unmanaged_features(state: Mapping[str, Any]) -> list[str]:
+    """What a live service uses that the spec language has no field for. Adopting it changes none
+    of these (fields a spec does not set are not managed), but the importer must say they exist:
+    the documents alone would suggest the service has none. Service Connect, volumes and VPC
+    Lattice are set per deployment; the primary one is what runs."""
+    used = [field for field in _UNMANAGED_ON_SERVICE if state.get(field)]
+    primary: Mapping[str, Any] = next(
+        (
+            deployment
+            for deployment in state.get("deployments") or ()
+            if deployment.get("status") == "PRIMARY"
+        ),
+        {},
+    )
+    connect = primary.get("serviceConnectConfiguration") or {}
+    used += [
+        field
+        for field in _UNMANAGED_ON_DEPLOYMENT
+        if primary.get(field) and (field != "serviceConnectConfiguration" or connect.get("enabled"))
+    ]
+    return used
 
 
 async def _describe(context: ImportContext, cluster: str, names: Sequence[str]) -> list[Mapping[str, Any]]:
