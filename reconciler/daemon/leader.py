@@ -278,50 +278,10 @@ class LeaderElector:
                 _log.info("leader_released", lease=self._settings.lease_name, identity=self._identity)
 
     async def ensure_table(self) -> None:
-        """Make sure the lease table exists and is ACTIVE, creating it when allowed.
-
-        Idempotent, and safe when several replicas create it at once. Raises `AwsError` for failed
-        calls and `LeaderElectionError` when the table is missing and may not be created, or did
-        not become ACTIVE within `table_active_timeout`.
-        """
-        try:
-            status = await self._table_status()
-        except AwsError as error:
-            if error.code != _NOT_FOUND:
-                raise
-            if not self._settings.create_table:
-                raise LeaderElectionError(
-                    f"lease table {self._table!r} does not exist and create_table is off"
-                ) from error
-            await self._create_table()
-            status = await self._table_status()
-        started = self._clock()
-        while status != "ACTIVE":
-            if self._clock() - started > self._settings.table_active_timeout:
-                raise LeaderElectionError(f"lease table {self._table!r} is {status}, not ACTIVE")
-            await asyncio.sleep(min(self._settings.retry_period, 1.0))
-            status = await self._table_status()
+        """Make sure the lease table exists and is ACTIVE, creating it when allowed (see
+        `ensure_lease_table`)."""
+        await ensure_lease_table(self._client, table=self._table, settings=self._settings, clock=self._clock)
         self._table_ready = True
-
-    async def _table_status(self) -> str:
-        response = await self._client.call("describe_table", TableName=self._table)
-        return str(response["Table"]["TableStatus"])
-
-    async def _create_table(self) -> None:
-        try:
-            await self._client.call(
-                "create_table",
-                TableName=self._table,
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except AwsError as error:
-            # Another replica created it between our describe and create.
-            if error.code != _IN_USE:
-                raise
-        else:
-            _log.info("leader_table_created", table=self._table)
 
     async def _try_acquire(self) -> None:
         async with self._write_lock:
@@ -336,7 +296,7 @@ class LeaderElector:
                     ConsistentRead=True,
                 )
             self._last_error = None
-            current = _record(response.get("Item"))
+            current = lease_record(response.get("Item"))
             self._observe(current)
             if (
                 current is not None
@@ -346,45 +306,24 @@ class LeaderElector:
                 return
             seen = current.version if current is not None else 0
             sent = self._clock()
-            now = self._wall_clock()
-            try:
-                async with asyncio.timeout(self._settings.renew_deadline):
-                    await self._client.call(
-                        "put_item",
-                        TableName=self._table,
-                        Item={
-                            "pk": {"S": self._settings.lease_name},
-                            "holder": {"S": self._identity},
-                            "expires_at": {"N": _number(now + self._settings.lease_duration)},
-                            "acquired_at": {"N": _number(now)},
-                            "version": {"N": str(seen + 1)},
-                        },
-                        ConditionExpression=(
-                            "attribute_not_exists(pk) OR "
-                            "(version = :seen AND (expires_at < :now OR holder = :me))"
-                        ),
-                        ExpressionAttributeValues={
-                            ":seen": {"N": str(seen)},
-                            ":now": {"N": _number(now)},
-                            ":me": {"S": self._identity},
-                        },
-                    )
-            except AwsError as error:
-                if error.code != _CONDITION_FAILED:
-                    raise
+            async with asyncio.timeout(self._settings.renew_deadline):
+                written = await take_lease(
+                    self._client,
+                    table=self._table,
+                    key=self._settings.lease_name,
+                    identity=self._identity,
+                    seen=seen,
+                    now=self._wall_clock(),
+                    duration=self._settings.lease_duration,
+                )
+            if written is None:
                 # Someone wrote since our read; the next read shows who.
                 _log.debug("leader_acquire_lost_race", lease=self._settings.lease_name)
                 return
-            self._version = seen + 1
+            self._version = written.version
             self._renewed_at = sent
             self._holding = True
-            self._observe(
-                LeaseRecord(
-                    holder=self._identity,
-                    expires_at=now + self._settings.lease_duration,
-                    version=self._version,
-                )
-            )
+            self._observe(written)
             self._following.clear()
             self._leading.set()
             _log.info(
@@ -401,36 +340,28 @@ class LeaderElector:
                 self._step_down("renew deadline passed")
                 return
             sent = self._clock()
-            now = self._wall_clock()
-            expires_at = now + self._settings.lease_duration
             try:
                 async with asyncio.timeout(remaining):
-                    await self._client.call(
-                        "update_item",
-                        TableName=self._table,
-                        Key={"pk": {"S": self._settings.lease_name}},
-                        UpdateExpression="SET expires_at = :expires, version = :next",
-                        ConditionExpression="holder = :me AND version = :v",
-                        ExpressionAttributeValues={
-                            ":expires": {"N": _number(expires_at)},
-                            ":next": {"N": str(self._version + 1)},
-                            ":me": {"S": self._identity},
-                            ":v": {"N": str(self._version)},
-                        },
+                    renewed = await renew_lease(
+                        self._client,
+                        table=self._table,
+                        key=self._settings.lease_name,
+                        identity=self._identity,
+                        version=self._version,
+                        now=self._wall_clock(),
+                        duration=self._settings.lease_duration,
                     )
             except TimeoutError:
                 self._step_down("renew deadline passed")
                 return
-            except AwsError as error:
-                if error.code == _CONDITION_FAILED:
-                    self._observed = None
-                    self._step_down("lease taken over")
-                    return
-                raise
+            if renewed is None:
+                self._observed = None
+                self._step_down("lease taken over")
+                return
             self._last_error = None
-            self._version += 1
+            self._version = renewed.version
             self._renewed_at = sent
-            self._observe(LeaseRecord(holder=self._identity, expires_at=expires_at, version=self._version))
+            self._observe(renewed)
 
     def _step_down(self, reason: str) -> None:
         was_holding = self._holding
@@ -482,7 +413,131 @@ class LeaderElector:
         return self._given_clock()
 
 
-def _record(item: dict[str, Any] | None) -> LeaseRecord | None:
+async def ensure_lease_table(
+    client: LeaseTableClient, *, table: str, settings: LeaderElectionSettings, clock: Callable[[], float]
+) -> None:
+    """Make sure the lease table exists and is ACTIVE, creating it when `settings` allow.
+
+    Idempotent, and safe when several replicas create it at once. Raises `AwsError` for failed
+    calls and `LeaderElectionError` when the table is missing and may not be created, or did not
+    become ACTIVE within `table_active_timeout`.
+    """
+
+    async def status() -> str:
+        response = await client.call("describe_table", TableName=table)
+        return str(response["Table"]["TableStatus"])
+
+    try:
+        current = await status()
+    except AwsError as error:
+        if error.code != _NOT_FOUND:
+            raise
+        if not settings.create_table:
+            raise LeaderElectionError(
+                f"lease table {table!r} does not exist and create_table is off"
+            ) from error
+        try:
+            await client.call(
+                "create_table",
+                TableName=table,
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except AwsError as create_error:
+            # Another replica created it between our describe and create.
+            if create_error.code != _IN_USE:
+                raise
+        else:
+            _log.info("leader_table_created", table=table)
+        current = await status()
+    started = clock()
+    while current != "ACTIVE":
+        if clock() - started > settings.table_active_timeout:
+            raise LeaderElectionError(f"lease table {table!r} is {current}, not ACTIVE")
+        await asyncio.sleep(min(settings.retry_period, 1.0))
+        current = await status()
+
+
+async def take_lease(
+    client: LeaseTableClient,
+    *,
+    table: str,
+    key: str,
+    identity: str,
+    seen: int,
+    now: float,
+    duration: float,
+) -> LeaseRecord | None:
+    """Write the lease item `key` for `identity`, valid `duration` seconds from `now` (wall clock),
+    if it is absent, or nobody wrote it since version `seen` was read and it is expired or already
+    ours. The record written, or None when that condition failed (someone else wrote since: the
+    next read shows who). Raises `AwsError`; the caller bounds the time."""
+    record = LeaseRecord(holder=identity, expires_at=now + duration, version=seen + 1)
+    try:
+        await client.call(
+            "put_item",
+            TableName=table,
+            Item={
+                "pk": {"S": key},
+                "holder": {"S": identity},
+                "expires_at": {"N": lease_timestamp(record.expires_at)},
+                "acquired_at": {"N": lease_timestamp(now)},
+                "version": {"N": str(record.version)},
+            },
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR (version = :seen AND (expires_at < :now OR holder = :me))"
+            ),
+            ExpressionAttributeValues={
+                ":seen": {"N": str(seen)},
+                ":now": {"N": lease_timestamp(now)},
+                ":me": {"S": identity},
+            },
+        )
+    except AwsError as error:
+        if error.code != _CONDITION_FAILED:
+            raise
+        return None
+    return record
+
+
+async def renew_lease(
+    client: LeaseTableClient,
+    *,
+    table: str,
+    key: str,
+    identity: str,
+    version: int,
+    now: float,
+    duration: float,
+) -> LeaseRecord | None:
+    """Extend the lease item `key` that `identity` wrote as `version` to `duration` seconds from
+    `now`. The record written, or None when the item is no longer that (taken over). Raises
+    `AwsError`; the caller bounds the time."""
+    record = LeaseRecord(holder=identity, expires_at=now + duration, version=version + 1)
+    try:
+        await client.call(
+            "update_item",
+            TableName=table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET expires_at = :expires, version = :next",
+            ConditionExpression="holder = :me AND version = :v",
+            ExpressionAttributeValues={
+                ":expires": {"N": lease_timestamp(record.expires_at)},
+                ":next": {"N": str(record.version)},
+                ":me": {"S": identity},
+                ":v": {"N": str(version)},
+            },
+        )
+    except AwsError as error:
+        if error.code != _CONDITION_FAILED:
+            raise
+        return None
+    return record
+
+
+def lease_record(item: dict[str, Any] | None) -> LeaseRecord | None:
+    """A lease item as read from the table; None when absent."""
     if not item:
         return None
     try:
@@ -499,7 +554,8 @@ def _record(item: dict[str, Any] | None) -> LeaseRecord | None:
         return LeaseRecord(holder="(unreadable)", expires_at=float("inf"), version=-1)
 
 
-def _number(value: float) -> str:
+def lease_timestamp(value: float) -> str:
+    """Epoch seconds as the lease items store them (a DynamoDB number, millisecond precision)."""
     return f"{value:.3f}"
 
 
@@ -510,4 +566,9 @@ __all__ = [
     "LeaseRecord",
     "LeaseTableClient",
     "default_identity",
+    "ensure_lease_table",
+    "lease_record",
+    "lease_timestamp",
+    "renew_lease",
+    "take_lease",
 ]
