@@ -102,6 +102,16 @@ class Leadership(Protocol):
         """Return once this replica does not lead (at once if it does not)."""
 
 
+def changed_documents(before: SpecSet, after: SpecSet) -> frozenset[ResourceKey]:
+    """The documents of `after` that are new or differ from `before` in anything they ask for."""
+    return frozenset(
+        document.key
+        for document in after
+        if (earlier := before.get(document.kind, document.name)) is None
+        or document_hash(earlier) != document_hash(document)
+    )
+
+
 class Controller:
     def __init__(
         self,
@@ -314,6 +324,12 @@ class Controller:
                     observation = await self._engine.observe_again(
                         spec_set, frozenset(due), last[1], following=frozenset(due & self._following)
                     )
+                elif reason is PassReason.CHANGE and last is not None and not orphans:
+                    # An edit in git: the documents it changed, what refers to them and what
+                    # they refer to are read again; the rest is as the last pass saw it, until
+                    # the resync reads everything.
+                    affected = spec_set.graph.affected_by(changed_documents(last[0], spec_set))
+                    observation = await self._engine.observe_again(spec_set, affected, last[1])
                 else:
                     observation = await self._engine.observe(spec_set, orphans=orphans)
                 self._last_observation = (spec_set, observation)

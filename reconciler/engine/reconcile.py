@@ -91,10 +91,11 @@ class Engine:
         following: frozenset[ResourceKey] = frozenset(),
     ) -> Observation:
         """`last` with the objects of `keys` observed afresh: what a re-check of a few keys (a
-        rollout in progress, a retry, the look after a write) needs, for the reads of those keys
-        alone. Of the keys in `following`, whose rollouts are being followed, only what a rollout
-        changes is read (a service's deployments, not its autoscaling). Everything else, the
-        account facts included, is as `last` saw it; the periodic resync observes everything."""
+        rollout in progress, a retry, the look after a write) or a spec change (the documents it
+        affects) needs, for the reads of those keys alone. Of the keys in `following`, whose
+        rollouts are being followed, only what a rollout changes is read (a service's deployments,
+        not its autoscaling). Everything else, the account facts included, is as `last` saw it;
+        the periodic resync observes everything."""
         fresh = await observe_all(
             self._clients,
             spec_set,
@@ -106,7 +107,9 @@ class Engine:
             following=following & keys,
             previous=last.live,
         )
-        kept = {key: live for key, live in last.live.resources.items() if key not in keys}
+        # Documents removed since `last` are no longer anyone's: their objects are orphans now,
+        # which only a full observation lists.
+        kept = {key: live for key, live in last.live.resources.items() if key not in keys and key in spec_set}
         live = LiveState(
             resources={**kept, **fresh.resources},
             facts={**last.live.facts, **fresh.facts},

@@ -57,6 +57,21 @@ class DependencyGraph:
             if of_kind is None or reference.source_kind == of_kind
         )
 
+    def affected_by(self, changed: Iterable[DocumentKey]) -> frozenset[DocumentKey]:
+        """The documents whose plan may change when ``changed`` change: those, everything that
+        refers to them (transitively: a repository renamed changes its task definitions' images,
+        and so their services), and what each of these refers to (whose outputs their plans
+        read)."""
+        affected = set(changed)
+        pending = list(affected)
+        while pending:
+            for referrer in self._to.get(pending.pop(), ()):
+                if referrer.source not in affected:
+                    affected.add(referrer.source)
+                    pending.append(referrer.source)
+        referenced = {reference.target for key in affected for reference in self._from.get(key, ())}
+        return frozenset(affected | referenced)
+
     def waits_for(self, group: GroupKey) -> frozenset[GroupKey]:
         """The other documents' step groups that ``group`` runs after.
 

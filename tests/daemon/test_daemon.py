@@ -370,7 +370,9 @@ def test_a_recheck_after_a_write_reads_only_what_it_rechecks(aws: LocalAWS, tmp_
 
             assert grown("passes", "requeue") >= 1
             assert grown("pass_reads", "requeue") == grown("passes", "requeue")  # a DescribeClusters each
-            assert grown("pass_reads", "change") > 1  # the edit's own pass read both documents
+            # The edit's own pass reads the cluster alone: nothing refers the repository to it.
+            assert grown("passes", "change") == 1
+            assert grown("pass_reads", "change") == 1
 
     asyncio.run(scenario())
 
@@ -470,6 +472,68 @@ def test_following_a_rollout_reads_the_service_alone(aws: LocalAWS, tmp_path: Pa
         asyncio.run(scenario())
     finally:
         aws.rollout_seconds = previous
+
+
+UNRELATED_TO_THE_SERVICE = """\
+---
+apiVersion: ecs-reconciler/v1
+kind: LogGroup
+metadata: {name: audit}
+spec: {logGroupName: /audit, retentionInDays: 7}
+---
+apiVersion: ecs-reconciler/v1
+kind: SecurityGroup
+metadata: {name: bastion}
+spec: {vpc: default, description: nothing refers to it}
+"""
+
+
+async def quiet(port: int) -> dict[str, float]:
+    """The calls made so far, once none has been made for a second (passes after writes done)."""
+    seen = await calls_by_operation(port)
+    while True:
+        await asyncio.sleep(1.0)
+        now = await calls_by_operation(port)
+        if now == seen:
+            return now
+        seen = now
+
+
+def test_a_spec_change_reads_what_it_affects_and_leaves_the_rest_to_the_resync(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    """Issue 10: an edit in git reads again the documents it changed, what refers to them and
+    what they refer to: an image edit reads the task definition, its service and their
+    references, not a log group or a security group that nothing of them names."""
+    (tmp_path / "stack.yaml").write_text(
+        SERVICE_STACK.replace("IMAGE_TAG", "1.27") + UNRELATED_TO_THE_SERVICE
+    )
+    run_options = options(aws, tmp_path)
+    run_options = replace(run_options, daemon=replace(run_options.daemon, resync_seconds=60.0))
+
+    def revision_running() -> str:
+        ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+        return str(ecs.describe_services(cluster="web", services=["web"])["services"][0]["taskDefinition"])
+
+    async def scenario() -> None:
+        async with daemon(run_options) as running:
+            await eventually(lambda: rollout_state(aws) == "COMPLETED")
+            before = (await quiet(running.port), await metrics(running.port))
+            (tmp_path / "stack.yaml").write_text(
+                SERVICE_STACK.replace("IMAGE_TAG", "1.28") + UNRELATED_TO_THE_SERVICE
+            )
+            await eventually(lambda: revision_running().endswith(":2"))
+            after = (await quiet(running.port), await metrics(running.port))
+            made = {name: count - before[0].get(name, 0) for name, count in after[0].items()}
+            made = {name: count for name, count in made.items() if count}
+            passes = after[1]["ecs_reconciler_passes"]
+            assert passes["change"] - before[1]["ecs_reconciler_passes"].get("change", 0) == 1
+            assert passes["resync"] == before[1]["ecs_reconciler_passes"]["resync"], "no resync came"
+            assert made["ecs.RegisterTaskDefinition"] == 1 and made["ecs.UpdateService"] == 1, made
+            assert not [name for name in made if name.startswith("logs.")], made
+            assert "ec2.DescribeSecurityGroups" not in made, made
+
+    asyncio.run(scenario())
 
 
 def test_what_the_daemon_applied_is_logged_with_the_values_it_made_known(

@@ -219,3 +219,26 @@ def test_a_replaced_object_waits_while_its_successor_writes_so_they_never_share_
     in_sync, deleted = plan({"team": "web"})
     assert not in_sync.calls
     assert [call.name for call in deleted.calls] == ["ecs.DeleteCluster"] and deleted.held is None
+
+
+def test_a_change_affects_its_referrers_transitively_and_what_they_refer_to(tmp_path: Path) -> None:
+    """What a daemon pass after a spec change observes again (`DependencyGraph.affected_by`)."""
+    graph = load(stack(tmp_path)).graph
+    # The canary target group is forwarded to by the weighted load balancer alone: its other
+    # references are read for their outputs, and nothing of the node-app service is.
+    assert graph.affected_by([("TargetGroup", "canary")]) == {
+        ("TargetGroup", "canary"),
+        ("LoadBalancer", "weighted"),
+        ("SecurityGroup", "node-app-alb"),
+        ("TargetGroup", "node-app"),
+    }
+    # A repository's name is in its task definition's image, which is in the service: two hops.
+    assert {("TaskDefinition", "node-app"), ("Service", "node-app")} <= graph.affected_by(
+        [("Repository", "node-app")]
+    )
+    # Rules that name each other are a reference cycle the walk must end on.
+    assert graph.affected_by([("SecurityGroup", "ping")]) == {
+        ("SecurityGroup", "ping"),
+        ("SecurityGroup", "pong"),
+    }
+    assert graph.affected_by([]) == frozenset()
