@@ -160,6 +160,9 @@ class Controller:
         self._last_observation: tuple[SpecSet, Observation] | None = None
         """The spec set and observation of the last pass, which a re-check of a few keys updates."""
         self._following: set[ResourceKey] = set()
+        # Keys whose latest result wrote nothing and waits for nothing: their objects are as the
+        # last observation saw them, unless changed behind our back (which the resync is for).
+        self._settled: set[ResourceKey] = set()
         """Keys whose last result was a rollout in progress: their re-check follows the rollout."""
         self._next_reason: PassReason | None = None
         """Why the next pass runs, when something other than its keys falling due asked for it."""
@@ -328,8 +331,11 @@ class Controller:
                     # An edit in git: the documents it changed, what refers to them and what
                     # they refer to are read again; the rest is as the last pass saw it, until
                     # the resync reads everything.
+                    # Unsettled keys too: an object written since it was last read (created,
+                    # say) must not be planned from what was read before the write.
                     affected = spec_set.graph.affected_by(changed_documents(last[0], spec_set))
-                    observation = await self._engine.observe_again(spec_set, affected, last[1])
+                    unsettled = set(spec_set.keys()) - self._settled
+                    observation = await self._engine.observe_again(spec_set, affected | unsettled, last[1])
                 else:
                     observation = await self._engine.observe(spec_set, orphans=orphans)
                 self._last_observation = (spec_set, observation)
@@ -471,6 +477,10 @@ class Controller:
             for subscriber in self._subscribers:
                 subscriber.reconciled(event)
             results.setdefault(key, []).append(result)
+            if isinstance(result, Unchanged):
+                self._settled.add(key)
+            else:
+                self._settled.discard(key)
             rolling = rollout is not None and rollout.summary is RolloutState.IN_PROGRESS
             if isinstance(result, Waiting) and rolling:
                 self._following.add(key)

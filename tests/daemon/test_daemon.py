@@ -536,6 +536,30 @@ def test_a_spec_change_reads_what_it_affects_and_leaves_the_rest_to_the_resync(
     asyncio.run(scenario())
 
 
+def test_a_spec_change_before_the_look_after_a_create_does_not_create_it_again(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    """A change pass keeps unaffected documents as the last pass saw them; an object created by
+    that pass was seen absent, so it is read again too, or it would be created twice."""
+    write_cluster(tmp_path)
+    (tmp_path / "unrelated.yaml").write_text(UNRELATED_TO_THE_SERVICE)
+    run_options = options(aws, tmp_path)
+    slow_look = replace(run_options.daemon, resync_seconds=60.0, converge_requeue_seconds=60.0)
+    run_options = replace(run_options, daemon=slow_look)
+
+    async def scenario() -> None:
+        async with daemon(run_options) as running:
+            await eventually(lambda: providers(aws) == ["FARGATE"])
+            created = await quiet(running.port)
+            assert created["logs.CreateLogGroup"] == 1 and created["ec2.CreateSecurityGroup"] == 1
+            write_cluster(tmp_path, providers="FARGATE_SPOT")
+            await eventually(lambda: providers(aws) == ["FARGATE_SPOT"])
+            after = await quiet(running.port)
+            assert after["logs.CreateLogGroup"] == 1 and after["ec2.CreateSecurityGroup"] == 1, after
+
+    asyncio.run(scenario())
+
+
 def test_what_the_daemon_applied_is_logged_with_the_values_it_made_known(
     aws: LocalAWS, tmp_path: Path
 ) -> None:
