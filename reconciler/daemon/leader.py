@@ -145,12 +145,13 @@ def default_identity() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-class LeaderElector:
-    """Campaigns for one lease and keeps it; see the module docstring for the protocol.
+class LeaseLoop:
+    """What a loop that keeps leases in the table needs, whatever it keeps: the table, who this
+    replica is, the timing, the clocks, and a pause that `release` can cut short.
 
     `clock` is the monotonic clock deadlines are measured on (default: the running event loop's
     time); `wall_clock` gives the epoch seconds written as `expires_at` and compared with it
-    (default: `time.time`). Not thread-safe: use it from the event loop that runs `run()`.
+    (default: `time.time`). Not thread-safe: use it from the event loop that runs the loop.
     """
 
     def __init__(
@@ -171,18 +172,11 @@ class LeaderElector:
         self._settings = settings if settings is not None else LeaderElectionSettings()
         self._given_clock = clock
         self._wall_clock = wall_clock
-        self._holding = False
-        self._renewed_at = 0.0
-        self._version = 0
-        self._observed: LeaseRecord | None = None
         self._last_error: str | None = None
         self._table_ready = False
         self._stopping = False
-        self._leading = asyncio.Event()
-        self._following = asyncio.Event()
-        self._following.set()
         self._wake = asyncio.Event()
-        # Writes to the lease never overlap, so `release` sees the version of the last renew.
+        # Writes to the table never overlap, so `release` sees the version of the last renew.
         self._write_lock = asyncio.Lock()
 
     @property
@@ -193,6 +187,60 @@ class LeaderElector:
     @property
     def settings(self) -> LeaderElectionSettings:
         return self._settings
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure talking to the lease table, None after a success."""
+        return self._last_error
+
+    def _remember_failure(self, error: Exception, event: str, **fields: str) -> None:
+        """Log a failure talking to the table when it differs from the last one (repeating it
+        every retry period would bury other logs)."""
+        if isinstance(error, TimeoutError):
+            message = "TimeoutError: the lease table did not answer in time"
+        elif isinstance(error, AwsError):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        if message != self._last_error:
+            _log.warning(event, error=message, **fields)
+        self._last_error = message
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    def _clock(self) -> float:
+        if self._given_clock is None:
+            self._given_clock = asyncio.get_running_loop().time
+        return self._given_clock()
+
+
+class LeaderElector(LeaseLoop):
+    """Campaigns for one lease and keeps it; see the module docstring for the protocol, and
+    `LeaseLoop` for the clocks."""
+
+    def __init__(
+        self,
+        client: LeaseTableClient,
+        *,
+        table: str,
+        identity: str,
+        settings: LeaderElectionSettings | None = None,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            client, table=table, identity=identity, settings=settings, clock=clock, wall_clock=wall_clock
+        )
+        self._holding = False
+        self._renewed_at = 0.0
+        self._version = 0
+        self._observed: LeaseRecord | None = None
+        self._leading = asyncio.Event()
+        self._following = asyncio.Event()
+        self._following.set()
 
     @property
     def is_leader(self) -> bool:
@@ -212,11 +260,6 @@ class LeaderElector:
     def observed(self) -> LeaseRecord | None:
         """The lease item as last read or written, None when absent or not read yet."""
         return self._observed
-
-    @property
-    def last_error(self) -> str | None:
-        """The last failure talking to the lease table, None after a success."""
-        return self._last_error
 
     async def wait_until_leader(self) -> None:
         """Return once this replica leads (at once if it does)."""
@@ -380,16 +423,7 @@ class LeaderElector:
             _log.info("leader_observed", lease=self._settings.lease_name, holder=record.holder)
 
     def _failed(self, error: Exception) -> None:
-        if isinstance(error, TimeoutError):
-            message = "TimeoutError: the lease table did not answer in time"
-        elif isinstance(error, AwsError):
-            message = str(error)
-        else:
-            message = f"{type(error).__name__}: {error}"
-        # Warn when the failure changes; repeating it every retry period would bury other logs.
-        if message != self._last_error:
-            _log.warning("leader_election_failed", lease=self._settings.lease_name, error=message)
-        self._last_error = message
+        self._remember_failure(error, "leader_election_failed", lease=self._settings.lease_name)
         if self._holding and not self.is_leader:
             self._step_down("renew deadline passed")
 
@@ -401,16 +435,6 @@ class LeaderElector:
             return self._settings.retry_period
         deadline = self._renewed_at + self._settings.renew_deadline
         return max(0.0, min(self._settings.retry_period, deadline - self._clock()))
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-
-    def _clock(self) -> float:
-        if self._given_clock is None:
-            self._given_clock = asyncio.get_running_loop().time
-        return self._given_clock()
 
 
 async def ensure_lease_table(
@@ -563,6 +587,7 @@ __all__ = [
     "LeaderElectionError",
     "LeaderElectionSettings",
     "LeaderElector",
+    "LeaseLoop",
     "LeaseRecord",
     "LeaseTableClient",
     "default_identity",

@@ -46,6 +46,7 @@ from reconciler.aws.errors import AwsError
 from reconciler.daemon.leader import (
     LeaderElectionError,
     LeaderElectionSettings,
+    LeaseLoop,
     LeaseRecord,
     LeaseTableClient,
     ensure_lease_table,
@@ -124,13 +125,11 @@ class ShardLease:
         return was_holding
 
 
-class ShardCoordinator:
+class ShardCoordinator(LeaseLoop):
     """Takes, renews and gives back shard leases for one replica; see the module docstring.
 
     `shards` names the shards to share (the target names); `set_shards` changes them while
-    running. `clock` is the monotonic clock deadlines are measured on (default: the running event
-    loop's time), `wall_clock` the epoch seconds written as `expires_at`. Not thread-safe: use it
-    from the event loop that runs `run()`.
+    running. See `LeaseLoop` for the clocks.
     """
 
     def __init__(
@@ -144,27 +143,13 @@ class ShardCoordinator:
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if not identity:
-            raise ValueError("identity must not be empty")
-        self._client = client
-        self._table = table
-        self._identity = identity
-        self._settings = settings if settings is not None else LeaderElectionSettings()
-        self._given_clock = clock
-        self._wall_clock = wall_clock
+        super().__init__(
+            client, table=table, identity=identity, settings=settings, clock=clock, wall_clock=wall_clock
+        )
         self._shards: tuple[str, ...] = ()
         self._leases: dict[str, ShardLease] = {}
         self._replicas: tuple[str, ...] = (identity,)
-        self._last_error: str | None = None
-        self._table_ready = False
-        self._stopping = False
-        self._wake = asyncio.Event()
-        self._write_lock = asyncio.Lock()
         self.set_shards(shards)
-
-    @property
-    def identity(self) -> str:
-        return self._identity
 
     @property
     def shards(self) -> tuple[str, ...]:
@@ -186,11 +171,6 @@ class ShardCoordinator:
     def held(self) -> tuple[str, ...]:
         """The shards this replica holds now (within their renew deadlines), sorted."""
         return tuple(sorted(name for name, lease in self._leases.items() if lease.is_leader))
-
-    @property
-    def last_error(self) -> str | None:
-        """The last failure talking to the lease table, None after a success."""
-        return self._last_error
 
     def lease(self, shard: str) -> ShardLease:
         """The lease of one shard, as a target's controller waits on it (the same object for the
@@ -434,15 +414,7 @@ class ShardCoordinator:
         return (mine == best, mine)
 
     def _failed(self, error: Exception) -> None:
-        if isinstance(error, TimeoutError):
-            message = "TimeoutError: the lease table did not answer in time"
-        elif isinstance(error, AwsError):
-            message = str(error)
-        else:
-            message = f"{type(error).__name__}: {error}"
-        if message != self._last_error:
-            _log.warning("shard_coordination_failed", table=self._table, error=message)
-        self._last_error = message
+        self._remember_failure(error, "shard_coordination_failed", table=self._table)
         for lease in self._leases.values():
             if lease._holding and not lease.is_leader:
                 self._step_down(lease, "renew deadline passed")
@@ -454,16 +426,6 @@ class ShardCoordinator:
         if not deadlines:
             return self._settings.retry_period
         return max(0.0, min(self._settings.retry_period, min(deadlines) - self._clock()))
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-
-    def _clock(self) -> float:
-        if self._given_clock is None:
-            self._given_clock = asyncio.get_running_loop().time
-        return self._given_clock()
 
     def _shard_key(self, shard: str) -> str:
         return f"{self._settings.lease_name}/shard/{shard}"

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -43,8 +43,14 @@ async def dynamodb(aws: LocalAWS) -> AsyncIterator[AwsClient]:
         yield await clients.dynamodb()
 
 
+class Campaigner(Protocol):
+    """A lease's loop: `LeaderElector`, `ShardCoordinator`."""
+
+    async def run(self) -> None: ...
+
+
 @contextlib.asynccontextmanager
-async def running(*electors: LeaderElector) -> AsyncIterator[list[asyncio.Task[None]]]:
+async def running(*electors: Campaigner) -> AsyncIterator[list[asyncio.Task[None]]]:
     tasks = [asyncio.create_task(elector.run()) for elector in electors]
     try:
         yield tasks

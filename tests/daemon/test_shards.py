@@ -9,18 +9,16 @@ replica's `is_leader` per shard on every event-loop tick, which is what fences a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import pytest
 
-from reconciler.aws import AwsClients, AwsSettings
-from reconciler.aws.clients import AwsClient
 from reconciler.daemon.leader import LeaderElectionSettings
 from reconciler.daemon.shards import ShardCoordinator
 from reconciler.local import LocalAWS
+from tests.daemon.test_leader import dynamodb, run, running
 
 T = TypeVar("T")
 
@@ -28,22 +26,6 @@ TABLE = "ecs-reconciler-shards"
 FAST = LeaderElectionSettings(lease_duration=2.0, renew_deadline=1.2, retry_period=0.2)
 TEN_TARGETS = tuple(f"team-{index}" for index in range(10))
 WAIT = 10.0
-
-
-def run(body: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await body()
-
-    return asyncio.run(main())
-
-
-@contextlib.asynccontextmanager
-async def dynamodb(aws: LocalAWS) -> AsyncIterator[AwsClient]:
-    settings = AwsSettings(
-        region=aws.region, endpoint_url=aws.endpoint_url, rate_limits_enabled=False, max_attempts=2
-    )
-    async with AwsClients(settings) as clients:
-        yield await clients.dynamodb()
 
 
 def coordinator(
@@ -115,14 +97,10 @@ def test_a_lone_replica_takes_every_shard(aws: LocalAWS) -> None:
     async def body() -> None:
         async with dynamodb(aws) as client:
             alone = coordinator(client, "alone", group="lone")
-            task = asyncio.create_task(alone.run())
-            try:
+            async with running(alone):
                 await until(lambda: alone.held == TEN_TARGETS)
                 assert alone.fair_share == 10
                 assert all(alone.lease(shard).is_leader for shard in TEN_TARGETS)
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
             assert alone.held == ()  # stopping ends holding at once
 
     run(body)
@@ -134,16 +112,11 @@ def test_three_replicas_share_ten_shards_each_held_by_exactly_one(aws: LocalAWS)
         async with dynamodb(aws) as client:
             replicas = [coordinator(client, f"replica-{index}", group="three") for index in range(3)]
             with Watch(replicas) as watch:
-                tasks = [asyncio.create_task(replica.run()) for replica in replicas]
-                try:
+                async with running(*replicas):
                     await until(lambda: balanced(replicas, TEN_TARGETS))
                     await asyncio.sleep(2 * FAST.lease_duration)  # and it stays so, renewing
                     assert balanced(replicas, TEN_TARGETS)
                     assert sorted(len(replica.held) for replica in replicas) == [3, 3, 4]
-                finally:
-                    for task in tasks:
-                        task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
             assert watch.overlaps == []
 
     run(body)
@@ -155,8 +128,7 @@ def test_a_killed_replicas_shards_move_to_the_others_within_the_lease(aws: Local
         async with dynamodb(aws) as client:
             replicas = [coordinator(client, f"replica-{index}", group="kill") for index in range(3)]
             with Watch(replicas) as watch:
-                tasks = [asyncio.create_task(replica.run()) for replica in replicas]
-                try:
+                async with running(*replicas) as tasks:
                     await until(lambda: balanced(replicas, TEN_TARGETS))
                     victim = replicas[0]
                     orphaned = set(victim.held)
@@ -169,10 +141,6 @@ def test_a_killed_replicas_shards_move_to_the_others_within_the_lease(aws: Local
                     # The last renew (and heartbeat) may have been sent just before the kill: the
                     # lease duration, plus a few rounds to see them expired and take the shards.
                     assert moved_after < FAST.lease_duration + 5 * FAST.retry_period
-                finally:
-                    for task in tasks:
-                        task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
             assert watch.overlaps == []
 
     run(body)
@@ -184,23 +152,18 @@ def test_a_released_replicas_shards_move_at_once_and_a_joining_one_gets_its_shar
         async with dynamodb(aws) as client:
             first, second = (coordinator(client, f"replica-{index}", group="join") for index in range(2))
             with Watch([first, second]) as watch:
-                first_task = asyncio.create_task(first.run())
-                try:
+                async with running(first) as (first_task,):
                     await until(lambda: first.held == TEN_TARGETS)
-                    second_task = asyncio.create_task(second.run())
-                    # The first gives back the excess; the newcomer takes it: 5 and 5.
-                    await until(lambda: balanced([first, second], TEN_TARGETS))
-                    assert len(first.held) == len(second.held) == 5
-                    # A graceful stop (SIGTERM) hands over without waiting for expiry.
-                    first_task.cancel()
-                    await asyncio.gather(first_task, return_exceptions=True)
-                    await first.release()
-                    handed_over_after = await until(lambda: second.held == TEN_TARGETS)
-                    assert handed_over_after < FAST.lease_duration
-                finally:
-                    for task in (first_task, second_task):
-                        task.cancel()
-                    await asyncio.gather(first_task, second_task, return_exceptions=True)
+                    async with running(second):
+                        # The first gives back the excess; the newcomer takes it: 5 and 5.
+                        await until(lambda: balanced([first, second], TEN_TARGETS))
+                        assert len(first.held) == len(second.held) == 5
+                        # A graceful stop (SIGTERM) hands over without waiting for expiry.
+                        first_task.cancel()
+                        await asyncio.gather(first_task, return_exceptions=True)
+                        await first.release()
+                        handed_over_after = await until(lambda: second.held == TEN_TARGETS)
+                        assert handed_over_after < FAST.lease_duration
             assert watch.overlaps == []
 
     run(body)
@@ -211,8 +174,7 @@ def test_a_shard_dropped_from_the_estate_is_given_back_and_its_lease_deleted(aws
     async def body() -> None:
         async with dynamodb(aws) as client:
             alone = coordinator(client, "alone", ("a", "b"), group="drop")
-            task = asyncio.create_task(alone.run())
-            try:
+            async with running(alone):
                 await until(lambda: alone.held == ("a", "b"))
                 lost = asyncio.ensure_future(alone.lease("b").wait_until_follower())
                 alone.set_shards(["a"])
@@ -220,8 +182,5 @@ def test_a_shard_dropped_from_the_estate_is_given_back_and_its_lease_deleted(aws
                 await asyncio.wait_for(lost, WAIT)
                 item = await client.call("get_item", TableName=TABLE, Key={"pk": {"S": "drop/shard/b"}})
                 assert "Item" not in item
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
 
     run(body)
