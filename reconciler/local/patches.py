@@ -21,7 +21,7 @@ import inspect
 import ipaddress
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from reconciler.local import rollouts
@@ -43,6 +43,7 @@ def apply() -> None:
         _patch_elbv2()
         _patch_application_autoscaling()
         _patch_logs()
+        _patch_tagging()
         _applied = True
 
 
@@ -1197,3 +1198,84 @@ def logs_delete_log_group_drops_its_tags(backend: Any, arn: str) -> None:
     moto 5.2.5: keeps them under the ARN, and the new group inherits the old one's ownership tags.
     """
     backend.tagger.delete_all_tags_for_resource(arn)
+
+
+# =====================================================================================================
+# Resource Groups Tagging API
+# =====================================================================================================
+
+
+def _patch_tagging() -> None:
+    from moto.core.resource_tagging import TaggableResourcesMixin
+    from moto.ecr.models import ECRBackend
+    from moto.logs.models import LogsBackend
+
+    if not issubclass(ECRBackend, TaggableResourcesMixin):
+        # GetResources walks the backends that mix this in; ECR's does not.
+        ECRBackend.SERVICE_NAMESPACE = "ecr"  # type: ignore[attr-defined]
+        ECRBackend.__bases__ = (*ECRBackend.__bases__, TaggableResourcesMixin)
+    ECRBackend.iter_tagged_resources = tagging_lists_ecr_repositories  # type: ignore[attr-defined]
+
+    from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse as Response
+
+    def get_resources(original: Handler) -> Handler:
+        def handler(self: Any) -> Any:
+            if self._get_param("TagsPerPage") is not None:
+                return original(self)
+            return tagging_pages_by_resources_alone(self)
+
+        return handler
+
+    _replace(Response, "get_resources", get_resources)
+    LogsBackend.iter_tagged_resources = tagging_types_log_groups_as_aws  # type: ignore[method-assign,assignment]
+
+
+def tagging_lists_ecr_repositories(backend: Any) -> Iterator[Any]:
+    """AWS: GetResources lists ECR repositories (type ``ecr:repository``) with their tags; moto
+    5.2.5: ECR takes no part in the Tagging API, so an owned repository is never listed.
+    """
+    from moto.core.resource_tagging import TaggedResource
+
+    for repository in list(backend.repositories.values()):
+        tags = backend.tagger.get_tag_dict_for_resource(repository.arn)
+        yield TaggedResource(arn=repository.arn, tags=tags, resource_type="ecr:repository")
+
+
+def tagging_types_log_groups_as_aws(backend: Any) -> Iterator[Any]:
+    """AWS: a log group's resource type is ``logs:log-group``; moto 5.2.5: ``logs:loggroup``, so a
+    ``ResourceTypeFilters`` of AWS's name never lists one.
+    """
+    from moto.core.resource_tagging import TaggedResource
+
+    for group in list(backend.groups.values()):
+        tags = backend.tagger.get_tag_dict_for_resource(group.arn)
+        yield TaggedResource(arn=group.arn, tags=tags, resource_type="logs:log-group")
+
+
+def tagging_pages_by_resources_alone(response: Any) -> Any:
+    """AWS: a GetResources page without ``TagsPerPage`` holds ``ResourcesPerPage`` resources (at most
+    100), however many tags each carries; moto 5.2.5: it also ends a page at 100 tags, its default
+    ``TagsPerPage``, so resources with five tags come twenty a page.
+    """
+    from moto.core.responses import ActionResult
+
+    resources_per_page = response._get_int_param("ResourcesPerPage", 50)
+    if resources_per_page not in range(1, 101):
+        from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
+
+        raise ResourceGroupsTaggingAPIError(
+            "InvalidParameterException", "ResourcesPerPage must be between 1 and 100"
+        )
+    token, resources = response.backend.get_resources(
+        pagination_token=response._get_param("PaginationToken"),
+        tag_filters=response._get_param("TagFilters", []),
+        resources_per_page=resources_per_page,
+        tags_per_page=10**9,
+        resource_type_filters=response._get_param("ResourceTypeFilters", []),
+        resource_arn_list=response._get_param("ResourceARNList", []),
+    )
+    mappings = [
+        {"ResourceARN": item.arn, "Tags": [{"Key": key, "Value": value} for key, value in item.tags.items()]}
+        for item in resources
+    ]
+    return ActionResult({"ResourceTagMappingList": mappings, "PaginationToken": token})
