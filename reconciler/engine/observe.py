@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.aws.errors import AwsError
 from reconciler.engine.revision_cache import RevisionFile
+from reconciler.engine.tagging import owned_by_type
 from reconciler.plan.ownership import source_of
 from reconciler.resources.base import (
     Clients,
@@ -136,15 +137,38 @@ async def observe_all(
         resources.update(_by_key(tasks))
         orphan_tasks = []
         if with_orphans:
-            # Owned objects last of all: what the documents already account for needs no read.
+            # Owned objects last of all: what the documents already account for needs no read,
+            # and a kind the tagging sweep shows nothing unclaimed of has no orphans to list.
             everything = replace(context, others=LiveState(resources=dict(resources), facts=facts))
+            listed = [module for module in modules if await _may_have_orphans(module, everything)]
             async with asyncio.TaskGroup() as group:
-                orphan_tasks = [group.create_task(module.observe_owned(everything)) for module in modules]
+                orphan_tasks = [group.create_task(module.observe_owned(everything)) for module in listed]
     except* AwsError as failed:
         raise first_error(failed) from failed
 
     found = _orphans([task.result() for task in orphan_tasks], spec_set, resources)
     return LiveState(resources=resources, orphans=tuple(found), facts=facts, orphans_observed=with_orphans)
+
+
+async def _may_have_orphans(module: ResourceKind, context: ObserveContext) -> bool:
+    """False when the pass's tagging sweep (`reconciler.engine.tagging`, made on first ask) lists
+    no object of this kind that the documents did not claim."""
+    if module.tagged_as is None:
+        return True
+    swept = await context.shared.once(
+        "tagging",
+        lambda: owned_by_type(
+            context.clients,
+            resource_types=sorted({kind.tagged_as.resource_type for kind in all_kinds() if kind.tagged_as}),
+            instance=context.settings.instance,
+            cache=context.cache,
+        ),
+    )
+    if swept is None:
+        return True
+    claimed = context.claimed(module.kind)
+    listed = swept.get(module.tagged_as.resource_type, ())
+    return any(module.tagged_as.identity(arn) not in claimed for arn in listed)
 
 
 def _by_key(

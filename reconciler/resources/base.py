@@ -242,6 +242,9 @@ class ObserveCache:
 
     task_definitions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     """Descriptions of task definition revisions by ARN (`remember_revision` keeps it bounded)."""
+    tagging_denied: bool = False
+    """The Resource Groups Tagging API answered AccessDenied: each kind lists its own owned objects
+    from then on (said once, in the log)."""
     autoscaling_namespace: dict[str, int] = field(default_factory=dict)
     """How many scaling policies and scheduled actions ECS's Application Auto Scaling namespace
     held at the last sweep (`reconciler.resources.service.autoscaling.sweep_is_cheaper`)."""
@@ -322,11 +325,30 @@ class ObserveContext:
         return self.previous.resources.get(key)
 
 
+def _as_is(arn: str) -> str:
+    return arn
+
+
+@dataclass(frozen=True)
+class TaggedAs:
+    """How a kind's objects appear in the Resource Groups Tagging API, which lists every owned
+    object of the account in one sweep: when none of a kind's is left unclaimed by the documents,
+    the kind has no orphans and its own owned listing is skipped
+    (`reconciler.engine.tagging`)."""
+
+    resource_type: str
+    """The API's resource type (`ecs:service`, `elasticloadbalancing:targetgroup`)."""
+    identity: Callable[[str], str] = _as_is
+    """A listed ARN as the identity the kind's observations claim (`LiveResource.identifier` or
+    `also_identifies`): the ARN itself, a security group's id, a task definition's family."""
+
+
 class KindBase:
     """The defaults of the `ResourceKind` protocol, for a kind class to inherit: a kind writes only
     what it does differently. Stateless, as every kind is."""
 
     observe_last: ClassVar[bool] = False
+    tagged_as: ClassVar[TaggedAs | None] = None
 
     async def observe_facts(
         self, documents: Sequence[Document], context: ObserveContext
@@ -339,6 +361,9 @@ class ResourceKind(Protocol):
     """One kind of AWS resource. Implementations are stateless singletons."""
 
     kind: ClassVar[str]
+    tagged_as: ClassVar[TaggedAs | None]
+    """How its objects are listed by the Resource Groups Tagging API, or None when they are not:
+    then `observe_owned` is always asked."""
     observe_last: ClassVar[bool]
     """Observed after every other kind, with what they saw in `ObserveContext.others`, so that it
     can read less: a task definition whose revision a service already runs needs no read."""

@@ -107,9 +107,10 @@ def json_schema() -> dict[str, Any]:
 
 
 def engine_services() -> tuple[str, ...]:
-    """The AWS services the engine opens clients for: every kind's, and STS for the account."""
+    """The AWS services the engine opens clients for: every kind's, STS for the account, and the
+    Resource Groups Tagging API for the orphan sweep (`reconciler.engine.tagging`)."""
     services = {service for descriptor in descriptors().values() for service in descriptor.services}
-    return tuple(sorted(services | {"sts"}))
+    return tuple(sorted(services | {"sts", "resourcegroupstaggingapi"}))
 
 
 def rewrite_catalogue() -> dict[str, tuple[Rewrite, ...]]:

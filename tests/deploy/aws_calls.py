@@ -54,6 +54,7 @@ SERVICES: Mapping[str, tuple[str, str]] = {
     "dynamodb": ("dynamodb", "dynamodb"),
     "cloudwatch": ("cloudwatch", "cloudwatch"),
     "logs": ("logs", "logs"),
+    "resourcegroupstaggingapi": ("resourcegroupstaggingapi", "tag"),
 }
 CLIENT_FACTORIES = frozenset({"service", "client", "_open_client"})
 """Methods whose first argument names the service of the client they return."""

@@ -137,11 +137,12 @@ def test_each_pass_reads_log_groups_fifty_names_a_call_and_the_tags_of_each(
     assert logs_calls(created) == {"logs.DescribeLogGroups": 2, "logs.CreateLogGroup": count}
     steady = engine_pass(aws, spec_set, apply=False)
     assert logs_calls(steady) == {"logs.DescribeLogGroups": 2, "logs.ListTagsForResource": count}
-    # Looking for orphans (--prune) is what costs: every group of the account, 50 a page, and the
-    # tags of each that no document resolved to, since ownership is in the tags (90 groups: 2
-    # pages, and the 30 others' tags).
+    # Looking for orphans (--prune) is one tagging sweep of what is owned: every owned group is one
+    # a document resolved to, so the account's groups are not listed, and the 30 groups of others
+    # (which CloudWatch Logs cannot filter by tag) are never read.
     pruning = engine_pass(aws, spec_set, apply=False, prune=True)
-    assert logs_calls(pruning) == {"logs.DescribeLogGroups": 2 + 2, "logs.ListTagsForResource": count + 30}
+    assert logs_calls(pruning) == logs_calls(steady)
+    assert pruning.calls["resourcegroupstaggingapi.GetResources"] == 1
 
 
 @pytest.mark.aws

@@ -70,7 +70,8 @@ def test_the_registry_derives_the_lists_from_the_descriptors() -> None:
     schema_kinds = {member["properties"]["kind"]["const"] for member in _schema_members(json_schema())}
     assert schema_kinds == set(models)
     services = {service for descriptor in descriptors().values() for service in descriptor.services}
-    assert set(engine_services()) == services | {"sts"}
+    # Beyond the kinds': STS for the account, the Tagging API for the orphan sweep.
+    assert set(engine_services()) == services | {"sts", "resourcegroupstaggingapi"}
 
 
 def _schema_members(schema: dict) -> list[dict]:  # type: ignore[type-arg]

@@ -168,11 +168,9 @@ def test_listing_owned_objects_reads_nothing_more_of_a_family_a_document_account
     planned = engine_pass(aws, load(stack(tmp_path / "1.27")), apply=False, prune=True, cache=ProcessCache())
     assert planned.result.observation.live.orphans_observed
     assert planned.result.plan.get("TaskDefinition", "web").action is Action.NONE
-    # The running revision described once; the family's two older revisions not at all.
-    assert task_definition_reads(planned.calls) == {
-        "ecs.DescribeTaskDefinition": 1,
-        "ecs.ListTaskDefinitions": 1,
-    }
+    # The running revision described once; the family's two older revisions not at all, and the
+    # account's task definitions not listed: the tagging sweep shows no family but this one.
+    assert task_definition_reads(planned.calls) == {"ecs.DescribeTaskDefinition": 1}
 
 
 @pytest.mark.parametrize(

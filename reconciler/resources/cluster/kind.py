@@ -14,7 +14,7 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import drop_empty, map_to_tags, normalise_strategy, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
-from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.cluster.model import ClusterSpec
 from reconciler.resources.common import batched, cluster_arns, owned_by_instance, spec_fields, tag_delta
 from reconciler.spec import Document
@@ -106,6 +106,7 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class ClusterKind(KindBase):
     kind: ClassVar[str] = "Cluster"
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs("ecs:cluster")
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

@@ -40,7 +40,7 @@ from reconciler.plan.normalise import drop_empty, map_to_tags, pascal_keys, sort
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
-from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.common import tag_delta
 from reconciler.resources.load_balancer.model import LISTENERS_PART, ForwardAction, Listener, LoadBalancerSpec
 from reconciler.spec import Document
@@ -539,6 +539,7 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class LoadBalancerKind(KindBase):
     kind: ClassVar[str] = "LoadBalancer"
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs("elasticloadbalancing:loadbalancer")
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

@@ -25,6 +25,7 @@ from reconciler.resources.base import (
     LiveResource,
     ObserveContext,
     PlanContext,
+    TaggedAs,
 )
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, tag_delta
 from reconciler.resources.log_group.model import NEVER_EXPIRE, NO_KMS_KEY, LogGroupSpec
@@ -109,6 +110,10 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class LogGroupKind(KindBase):
     kind: ClassVar[str] = "LogGroup"
+    # Listed by ARN, the way its observations know it (without the `:*` DescribeLogGroups adds).
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs(
+        "logs:log-group", identity=lambda arn: arn.removesuffix(":*")
+    )
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

@@ -33,6 +33,7 @@ from reconciler.resources.base import (
     LiveResource,
     ObserveContext,
     PlanContext,
+    TaggedAs,
 )
 from reconciler.resources.common import owned_by_instance, repository_uri, spec_fields, tag_delta
 from reconciler.resources.repository.model import KMS_KEY_ID, RepositorySpec
@@ -281,6 +282,7 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class RepositoryKind(KindBase):
     kind: ClassVar[str] = "Repository"
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs("ecr:repository")
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

@@ -23,7 +23,7 @@ from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, SOURCE
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
-from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.common import batched, owned_by_instance, tag_delta
 from reconciler.resources.security_group.model import RULES_PART, SecurityGroupRule, SecurityGroupSpec
 from reconciler.spec import Document
@@ -329,6 +329,10 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class SecurityGroupKind(KindBase):
     kind: ClassVar[str] = "SecurityGroup"
+    # Listed by ARN (`...:security-group/sg-...`); observations know a group by its id.
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs(
+        "ec2:security-group", identity=lambda arn: arn.rpartition("/")[2]
+    )
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

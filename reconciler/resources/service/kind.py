@@ -27,7 +27,7 @@ from reconciler.plan.delta import Delta, diff_trees
 from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_strategy, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
-from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.common import batched, cluster_arns, owned_by_instance, tag_delta
 from reconciler.resources.service import autoscaling
 from reconciler.resources.service.model import ServiceSpec
@@ -390,6 +390,7 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class ServiceKind(KindBase):
     kind: ClassVar[str] = "Service"
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs("ecs:service")
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

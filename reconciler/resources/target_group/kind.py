@@ -39,7 +39,7 @@ from reconciler.plan.ownership import Ownership, source_of
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, Ref, ResourcePlan, StepGroup
 from reconciler.resources import elbv2
-from reconciler.resources.base import ApiClient, KindBase, LiveResource, ObserveContext, PlanContext
+from reconciler.resources.base import ApiClient, KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.common import owned_by_instance, tag_delta
 from reconciler.resources.target_group.model import TargetGroupSpec
 from reconciler.spec import Document
@@ -293,6 +293,7 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class TargetGroupKind(KindBase):
     kind: ClassVar[str] = "TargetGroup"
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs("elasticloadbalancing:targetgroup")
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
 
     async def observe(

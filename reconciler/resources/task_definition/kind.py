@@ -43,6 +43,7 @@ from reconciler.resources.base import (
     ObserveCache,
     ObserveContext,
     PlanContext,
+    TaggedAs,
     TerminalPlanError,
 )
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, string_leaves, tag_delta
@@ -491,6 +492,10 @@ REWRITES: tuple[Rewrite, ...] = (
 
 class TaskDefinitionKind(KindBase):
     kind: ClassVar[str] = "TaskDefinition"
+    # Listed revision by revision; an observation claims its whole family.
+    tagged_as: ClassVar[TaggedAs | None] = TaggedAs(
+        "ecs:task-definition", identity=lambda arn: family_arn(arn)
+    )
     # After the services: the revision they run is usually all a steady pass needs to know.
     observe_last: ClassVar[bool] = True
     rewrites: ClassVar[tuple[Rewrite, ...]] = REWRITES
