@@ -187,12 +187,14 @@ def _add_validate_command(commands: argparse._SubParsersAction[_Parser]) -> None
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    from reconciler.resources.registry import load_spec_set, spec_kinds
+    from reconciler.resources.registry import load_estate, spec_kinds
     from reconciler.spec import spec_warnings
 
-    spec_set, errors = load_spec_set(arguments.paths)
-    documents = list(spec_set) if spec_set is not None else []
-    warnings = spec_warnings(spec_set, spec_kinds()) if spec_set is not None else []
+    estate, errors = load_estate(arguments.paths)
+    spec_sets = list(estate.namespaces.values()) if estate is not None else []
+    documents = [document for spec_set in spec_sets for document in spec_set]
+    targets = list(estate.targets) if estate is not None else []
+    warnings = sorted(warning for spec_set in spec_sets for warning in spec_warnings(spec_set, spec_kinds()))
     if arguments.output == OUTPUT_JSON:
         print_json(
             {
@@ -203,11 +205,29 @@ def _validate(arguments: argparse.Namespace) -> int:
                     {
                         "kind": document.kind,
                         "name": document.name,
+                        "namespace": document.metadata.namespace,
                         "file": document.file,
                         "line": document.line,
                     }
                     for document in documents
                 ],
+                **(
+                    {
+                        "targets": [
+                            {
+                                "name": target.name,
+                                "accountId": target.account_id,
+                                "region": target.region,
+                                "roleArn": target.role_arn,
+                                "file": target.file,
+                                "line": target.line,
+                            }
+                            for target in targets
+                        ]
+                    }
+                    if targets
+                    else {}
+                ),
                 "calls": {},
             }
         )
@@ -220,8 +240,9 @@ def _validate(arguments: argparse.Namespace) -> int:
             files = len({error.file for error in errors})
             print(f"invalid: {_plural(len(errors), 'error')} in {_plural(files, 'file')}")
         else:
-            files = len({document.file for document in documents})
-            print(f"valid: {_plural(len(documents), 'document')} in {_plural(files, 'file')}")
+            files = len({document.file for document in documents} | {target.file for target in targets})
+            estate_part = f" and {_plural(len(targets), 'Target')}" if targets else ""
+            print(f"valid: {_plural(len(documents), 'document')}{estate_part} in {_plural(files, 'file')}")
     return EXIT_FAILED if errors else EXIT_OK
 
 
