@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from reconciler.aws.calls import CallCounter
 from reconciler.aws.errors import AwsError
 from reconciler.aws.settings import AwsSettings
 from reconciler.engine.observe import ProcessCache
@@ -101,7 +102,7 @@ async def run_per_target(
         label = namespace or DEFAULT_NAMESPACE_LABEL
         account = target.account_id if target is not None else None
         region = target.region if target is not None else settings.region
-        calls: Mapping[str, int] = {}
+        counter = CallCounter()
         # Bound in this task's own context: every line of this target's pass names it.
         with structlog.contextvars.bound_contextvars(target=label, account=account, region=region):
             try:
@@ -110,12 +111,10 @@ async def run_per_target(
                     replace(plan_settings, namespace=namespace),
                     concurrency=concurrency,
                     cache=cache,
+                    counter=counter,
                 ) as session:
                     region = session.aws.region
-                    try:
-                        result = await work(session, spec_set)
-                    finally:
-                        calls = session.aws.counter.snapshot()
+                    result = await work(session, spec_set)
             except AwsError as error:
                 _log.warning("target_failed", error=str(error))
                 return TargetOutcome(
@@ -125,7 +124,7 @@ async def run_per_target(
                     account_id=account or cache.account_id,
                     region=region,
                     error=_one_line(error),
-                    calls=calls,
+                    calls=counter.snapshot(),
                 )
         return TargetOutcome(
             namespace=namespace,
@@ -134,7 +133,7 @@ async def run_per_target(
             account_id=account or cache.account_id,
             region=region,
             result=result,
-            calls=calls,
+            calls=counter.snapshot(),
         )
 
     tasks = [

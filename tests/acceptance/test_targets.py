@@ -143,6 +143,7 @@ def test_a_target_whose_role_cannot_be_assumed_fails_alone_and_every_output_name
     assert targets["team-a"]["ok"] and targets["team-a"]["error"] is None
     assert not targets["team-b"]["ok"]
     assert "AccessDenied" in targets["team-b"]["error"] and TEAM_B_ROLE in targets["team-b"]["error"]
+    assert targets["team-b"]["calls"] == {"sts.AssumeRole": 1}  # refused, and not retried
     (error,) = applied.output["errors"]
     assert error["target"] == "team-b" and "sts.AssumeRole: AccessDenied" in error["message"]
     assert clusters(aws, TEAM_A) == {"node-app"}  # the other target converged
