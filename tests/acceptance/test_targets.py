@@ -161,6 +161,13 @@ def test_a_target_whose_role_cannot_be_assumed_fails_alone_and_every_output_name
         assert "1 of 2 targets failed: team-b" in out
         assert "in sync: 9 resources" in out  # team-a, converged, is reported as usual
 
+    # The log names the target, its account and its Region (JSON lines beside JSON output).
+    assert main(["plan", str(estate), "--output", "json"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    (failed,) = [line for line in lines if line["event"] == "target_failed"]
+    assert (failed["target"], failed["account"], failed["region"]) == ("team-b", *TEAM_B)
+    assert "AccessDenied" in failed["error"]
+
     code = main(["drift", str(estate), "--output", "markdown"])
     markdown = capsys.readouterr().out
     assert code == 1
