@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.engine.policy import WritePolicy
-from reconciler.plan.ownership import Ownership
+from reconciler.plan.ownership import NAMESPACE, Ownership
 from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan, StepGroup
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.common import string_leaves
@@ -135,8 +135,19 @@ def _plan_document(document: Document, context: PlanContext, policy: WritePolicy
         return ResourcePlan(kind, name, Action.PAUSED, message="paused by annotation")
     live = context.live_of(kind, name)
     if live is not None:
-        ownership = live.ownership(context.settings.instance)
+        ownership = live.ownership(context.settings.instance, context.settings.namespace)
         adopting = _annotation_is_true(document, ANNOTATION_ADOPT)
+        if ownership is Ownership.OTHER_NAMESPACE:
+            # Two namespaces converged into one account and Region: the other's object is never
+            # adopted, changed or deleted from here, whatever the annotations say.
+            owner = live.tags.get(NAMESPACE) or "the default namespace"
+            return ResourcePlan(
+                kind,
+                name,
+                Action.CONFLICT,
+                message=f"{live.identifier} exists and is {ownership.value} ({owner}); "
+                "two namespaces in one account and Region need different AWS names",
+            )
         if ownership is Ownership.FOREIGN or (ownership is Ownership.UNOWNED and not adopting):
             return ResourcePlan(
                 kind,
@@ -160,7 +171,7 @@ def _plan_prune(context: PlanContext, policy: WritePolicy) -> list[ResourcePlan]
     candidates: list[LiveResource] = [
         orphan
         for orphan in context.live.orphans
-        if orphan.ownership(context.settings.instance) is Ownership.OWNED
+        if orphan.ownership(context.settings.instance, context.settings.namespace) is Ownership.OWNED
         and orphan.deletion_policy != "retain"
     ]
     if not candidates:
@@ -174,7 +185,7 @@ def _plan_prune(context: PlanContext, policy: WritePolicy) -> list[ResourcePlan]
     owned = len(candidates) + sum(
         1
         for live in context.live.resources.values()
-        if live.ownership(context.settings.instance) is Ownership.OWNED
+        if live.ownership(context.settings.instance, context.settings.namespace) is Ownership.OWNED
     )
     documents = sum(1 for _ in context.spec_set)
     if not context.settings.allow_mass_prune and (documents == 0 or len(candidates) * 2 > owned):

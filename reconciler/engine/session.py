@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from reconciler.aws.calls import CallCounter
 from reconciler.aws.clients import AwsClients
 from reconciler.aws.settings import AwsSettings
 from reconciler.engine.clients import EngineClients
@@ -28,8 +29,12 @@ async def open_engine(
     *,
     concurrency: int = 8,
     cache: ProcessCache | None = None,
+    counter: CallCounter | None = None,
 ) -> AsyncIterator[EngineSession]:
-    async with AwsClients(aws_settings) as aws:
+    """An engine on fresh clients; `counter` (optional) counts their calls, the ones made while
+    opening included (an AssumeRole that is refused), so a caller can read it even when opening
+    fails."""
+    async with AwsClients(aws_settings, counter=counter) as aws:
         clients = await EngineClients.open(aws)
         engine = Engine(
             clients=clients,

@@ -13,6 +13,7 @@ LOCAL-AWS-NOTES.md), and for XML services botocore does not even retry those.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -20,8 +21,10 @@ import sys
 import threading
 import time
 import types
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import IO, Any, Final, Self
 
@@ -55,13 +58,22 @@ class _SerialisedApp:
         lock: threading.RLock,
         model: RolloutModel,
         after_each: Callable[[], None] = lambda: None,
+        refused_roles: AbstractSet[str] = frozenset(),
     ) -> None:
         self._app = app
         self._lock = lock
         self._model = model
         self._after_each = after_each
+        self._refused_roles = refused_roles
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if self._refused_roles:
+            refusal = _refused_assume_role(environ, self._refused_roles)
+            if refusal is not None:
+                start_response(
+                    "403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(refusal)))]
+                )
+                return [refusal]
         with self._lock, serving(self._model):
             body = self._app(environ, start_response)
             try:
@@ -71,6 +83,29 @@ class _SerialisedApp:
                 if close is not None:
                     close()
                 self._after_each()
+
+
+def _refused_assume_role(environ: dict[str, Any], refused: AbstractSet[str]) -> bytes | None:
+    """STS's AccessDenied answer when ``environ`` is an AssumeRole of a role in ``refused``, else
+    None. The body is read and put back, so moto still sees every other request whole."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return None
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    role = (form.get("RoleArn") or [""])[0]
+    if form.get("Action") != ["AssumeRole"] or role not in refused:
+        return None
+    message = (
+        f"User: arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/moto is not authorized to perform: "
+        f"sts:AssumeRole on resource: {role}"
+    )
+    return (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+        "<RequestId>refused-by-local-aws</RequestId></ErrorResponse>"
+    ).encode()
 
 
 class LocalAWS:
@@ -103,6 +138,7 @@ class LocalAWS:
         self._rollouts = RolloutModel(rollout_seconds=rollout_seconds, clock=clock)
         self._push_latest = push_latest
         self._repositories_seen: set[str] = set()
+        self._refused_roles: set[str] = set()
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +174,7 @@ class LocalAWS:
             _BACKEND_LOCK,
             self._rollouts,
             after_each=self._push_latest_to_new_repositories if self._push_latest else lambda: None,
+            refused_roles=self._refused_roles,
         )
         self._server = make_server(
             self._host, self._port, app, threaded=True, request_handler=QuietRequestHandler
@@ -187,6 +224,7 @@ class LocalAWS:
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         self._rollouts.rollout_seconds = self._default_rollout_seconds
+        self._refused_roles.clear()
         with self.lock:
             _restore_temporary_credentials(credentials)
         self._ensure_layer_state()
@@ -289,6 +327,12 @@ class LocalAWS:
         """
         with self.lock:
             self._rollouts.fail_next_deployment(self.ecs_backend(account, region), cluster, service)
+
+    def refuse_assume_role(self, role_arn: str) -> None:
+        """Test facility: answer every sts:AssumeRole of ``role_arn`` with AccessDenied, as AWS does
+        when the role's trust policy does not name the caller or the external id differs (moto
+        itself never refuses). Undone by :meth:`reset`."""
+        self._refused_roles.add(role_arn)
 
     def settle(self, *, account: str | None = None, region: str | None = None) -> None:
         """Bring every service of the account and region to where its rollout would end, now."""

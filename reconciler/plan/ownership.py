@@ -15,29 +15,46 @@ MANAGED_BY_VALUE = "ecs-reconciler"
 INSTANCE = "ecs-reconciler/instance"
 SOURCE = "ecs-reconciler/source"
 DELETION_POLICY = "ecs-reconciler/deletion-policy"
+NAMESPACE = "ecs-reconciler/namespace"
+"""The namespace (a Target's name) a resource was converged for; absent: the default namespace.
+Only resources of a named namespace carry it, so an estate without Targets gains no tag."""
 
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, INSTANCE, SOURCE, DELETION_POLICY})
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, INSTANCE, SOURCE, DELETION_POLICY, NAMESPACE})
 
 
 class Ownership(StrEnum):
     OWNED = "owned"
     UNOWNED = "unowned"
     FOREIGN = "owned by another instance"
+    OTHER_NAMESPACE = "owned by another namespace"
 
 
-def ownership_tags(*, kind: str, name: str, instance: str, deletion_policy: str = "delete") -> dict[str, str]:
-    return {
+def ownership_tags(
+    *, kind: str, name: str, instance: str, deletion_policy: str = "delete", namespace: str | None = None
+) -> dict[str, str]:
+    tags = {
         MANAGED_BY: MANAGED_BY_VALUE,
         INSTANCE: instance,
         SOURCE: f"{kind}/{name}",
         DELETION_POLICY: deletion_policy,
     }
+    if namespace is not None:
+        tags[NAMESPACE] = namespace
+    return tags
 
 
-def ownership_of(tags: Mapping[str, str], instance: str) -> Ownership:
+def ownership_of(tags: Mapping[str, str], instance: str, namespace: str | None = None) -> Ownership:
+    """Whether this instance's pass over ``namespace`` (None: the default one) owns a resource.
+
+    Two namespaces may be converged into one account and Region (a Target on the process's own
+    account, say): each pass owns only what carries its own namespace, so neither can claim,
+    change or prune the other's objects.
+    """
     if tags.get(MANAGED_BY) != MANAGED_BY_VALUE:
         return Ownership.UNOWNED
-    return Ownership.OWNED if tags.get(INSTANCE) == instance else Ownership.FOREIGN
+    if tags.get(INSTANCE) != instance:
+        return Ownership.FOREIGN
+    return Ownership.OWNED if tags.get(NAMESPACE) == namespace else Ownership.OTHER_NAMESPACE
 
 
 def source_of(tags: Mapping[str, str]) -> tuple[str, str] | None:

@@ -76,8 +76,8 @@ class LiveResource:
     def key(self) -> ResourceKey:
         return (self.kind, self.name)
 
-    def ownership(self, instance: str) -> Ownership:
-        return ownership_of(self.tags, instance)
+    def ownership(self, instance: str, namespace: str | None = None) -> Ownership:
+        return ownership_of(self.tags, instance, namespace)
 
     @property
     def deletion_policy(self) -> str:
@@ -105,6 +105,9 @@ class Environment:
 class PlanSettings:
     instance: str = "default"
     """Value of the instance ownership tag; resources of another instance are never touched."""
+    namespace: str | None = None
+    """The namespace (a Target's name) this pass converges; None: the default namespace. Its
+    resources carry it in the namespace ownership tag; those of another namespace are never touched."""
     keep_revisions: int = 5
     """Owned task definition revisions kept per family, the newest ones, beyond the one in use."""
     prune: bool = False
@@ -192,6 +195,7 @@ class PlanContext:
                 name=document.name,
                 instance=self.settings.instance,
                 deletion_policy=policy,
+                namespace=self.settings.namespace,
             ),
         }
 

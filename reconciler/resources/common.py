@@ -36,9 +36,12 @@ def tag_delta(desired: Mapping[str, str], live: Mapping[str, str]) -> tuple[dict
     return changes, Delta(diffs)
 
 
-def owned_by_instance(tags: Mapping[str, str], instance: str, kind: str) -> str | None:
-    """The document name an object of `kind` was created for, if this instance owns it."""
-    if ownership_of(tags, instance) is not Ownership.OWNED:
+def owned_by_instance(
+    tags: Mapping[str, str], instance: str, kind: str, namespace: str | None = None
+) -> str | None:
+    """The document name an object of `kind` was created for, if this instance's pass over
+    `namespace` owns it."""
+    if ownership_of(tags, instance, namespace) is not Ownership.OWNED:
         return None
     source = source_of(tags)
     if source is None or source[0] != kind:

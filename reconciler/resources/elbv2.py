@@ -121,6 +121,7 @@ async def owned(
     instance: str,
     kind: str,
     claimed: frozenset[str] = frozenset(),
+    namespace: str | None = None,
 ) -> list[tuple[str, Mapping[str, Any], dict[str, str]]]:
     """`(source document name, item, tags)` of the `items` this instance owns as `kind`, their tags
     read 20 ARNs a call: what a kind's `observe_owned` makes its orphans of. Items whose ARN is
@@ -130,7 +131,7 @@ async def owned(
     found = []
     for item in items:
         item_tags = tags.get(item[arn_key], {})
-        source = owned_by_instance(item_tags, instance, kind)
+        source = owned_by_instance(item_tags, instance, kind, namespace)
         if source is not None:
             found.append((source, item, item_tags))
     return found

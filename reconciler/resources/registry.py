@@ -18,6 +18,8 @@ from reconciler.plan.rewrites import Rewrite
 from reconciler.resources.base import KindDescriptor, ResourceKind
 from reconciler.spec import SpecError, SpecKinds, SpecSet
 from reconciler.spec import load_spec_set as load_with_kinds
+from reconciler.spec.estate import Estate
+from reconciler.spec.estate import load_estate as load_estate_with_kinds
 from reconciler.spec.schema import json_schema as schema_of
 
 
@@ -99,6 +101,14 @@ def load_spec_set(
     """Load and validate the spec files under `paths` (`reconciler.spec.validate.load_spec_set`)
     with every registered kind."""
     return load_with_kinds(paths, spec_kinds(), allow_empty=allow_empty)
+
+
+def load_estate(
+    paths: Sequence[Path | str], *, allow_empty: bool = False
+) -> tuple[Estate | None, list[SpecError]]:
+    """Load and validate the spec tree under `paths` as an estate of namespaces and Targets
+    (`reconciler.spec.estate.load_estate`) with every registered kind."""
+    return load_estate_with_kinds(paths, spec_kinds(), allow_empty=allow_empty)
 
 
 def json_schema() -> dict[str, Any]:

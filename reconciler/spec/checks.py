@@ -31,6 +31,9 @@ class CheckContext:
     invalid_keys: frozenset[DocumentKey] = frozenset()
     complete: bool = True
     references: tuple[Reference, ...] = field(default=())
+    elsewhere: Mapping[DocumentKey, tuple[str, ...]] = field(default_factory=dict)
+    """Documents of the estate's other namespaces, by key, with the namespaces that hold them: a
+    reference to one of them is dangling (references never cross namespaces), and says so."""
 
     @cached_property
     def by_key(self) -> Mapping[DocumentKey, Document]:

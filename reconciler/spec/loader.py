@@ -27,6 +27,7 @@ from reconciler.spec.document import Document, DocumentKey, FieldPath
 from reconciler.spec.errors import SpecError, render_path
 from reconciler.spec.models import KindSpec, SpecModel, manifest_model
 from reconciler.spec.secrets import FINGERPRINTED_FIELDS, snippet
+from reconciler.spec.targets import TARGET_KIND, Target, TargetManifest
 
 # libyaml's composer is several times faster than the pure-Python one and keeps the same marks.
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -101,6 +102,12 @@ class LoadResult:
     files: tuple[str, ...] = ()
     invalid_keys: frozenset[DocumentKey] = frozenset()
     complete: bool = True
+    targets: tuple[Target, ...] = ()
+    """``kind: Target`` documents that passed their model (``reconciler.spec.targets``); not
+    resources, so never among ``documents``."""
+    invalid_targets: frozenset[str] = frozenset()
+    """Names of Target documents that were written but failed their model: a namespace naming
+    one is not also reported as naming no Target."""
 
 
 class _BuildError(Exception):
@@ -306,6 +313,8 @@ class _FileResult:
     invalid_keys: set[DocumentKey] = field(default_factory=set)
     complete: bool = True
     over_budget: bool = False
+    targets: list[Target] = field(default_factory=list)
+    invalid_targets: set[str] = field(default_factory=set)
 
 
 def load_documents(
@@ -325,14 +334,18 @@ def load_documents(
     """
     files, errors = find_spec_files(paths, allow_empty=allow_empty)
     documents: list[Document] = []
+    targets: list[Target] = []
     invalid: set[DocumentKey] = set()
+    invalid_targets: set[str] = set()
     complete = not errors
     spending = _Spending(budget)
     for path in files:
         result = _load_file(path, models, spending)
         documents.extend(result.documents)
+        targets.extend(result.targets)
         errors.extend(result.errors)
         invalid |= result.invalid_keys
+        invalid_targets |= result.invalid_targets
         complete = complete and result.complete
         if result.over_budget:
             break
@@ -342,6 +355,8 @@ def load_documents(
         files=tuple(str(path) for path in files),
         invalid_keys=frozenset(invalid),
         complete=complete,
+        targets=tuple(targets),
+        invalid_targets=frozenset(invalid_targets),
     )
 
 
@@ -362,6 +377,8 @@ def _frozen(result: _FileResult, *, files: tuple[str, ...]) -> LoadResult:
         files=files,
         invalid_keys=frozenset(result.invalid_keys),
         complete=result.complete,
+        targets=tuple(result.targets),
+        invalid_targets=frozenset(result.invalid_targets),
     )
 
 
@@ -465,13 +482,17 @@ def _load_node(
             message=message,
         )
 
+    known_kinds = [*models, TARGET_KIND]
     if "kind" not in data:
-        kinds = ", ".join(models)
+        kinds = ", ".join(known_kinds)
         result.errors.append(error_at((), f"missing kind (one of {kinds})"))
         return
+    if kind_value == TARGET_KIND:
+        _load_target(data, builder.positions, file, line, result, error_at)
+        return
     if not isinstance(kind_value, str) or kind_value not in models:
-        kinds = ", ".join(models)
-        suggestion = _suggest(str(kind_value), list(models))
+        kinds = ", ".join(known_kinds)
+        suggestion = _suggest(str(kind_value), known_kinds)
         result.errors.append(
             SpecError(
                 file=file,
@@ -499,6 +520,43 @@ def _load_node(
             kind=kind,
             metadata=manifest.metadata,
             spec=manifest.spec,
+            file=file,
+            line=line,
+            positions=MappingProxyType(positions),
+        )
+    )
+
+
+def _load_target(
+    data: dict[Any, Any],
+    positions: dict[FieldPath, int],
+    file: str,
+    line: int,
+    result: _FileResult,
+    error_at: Any,
+) -> None:
+    """A ``kind: Target`` document: validated as strictly as a resource's, kept apart from them."""
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    try:
+        manifest = TargetManifest.model_validate(data, by_alias=True, by_name=False)
+    except ValidationError as error:
+        for detail in error.errors():
+            path, message = translate_error(detail, data)
+            result.errors.append(error_at(path, message))
+        if isinstance(name, str):
+            result.invalid_targets.add(name)
+        return
+    if manifest.metadata.namespace is not None:
+        # A Target is where a namespace goes, not something converged into one.
+        result.errors.append(error_at(("metadata", "namespace"), "a Target is not in a namespace"))
+        result.invalid_targets.add(manifest.metadata.name)
+        return
+    result.targets.append(
+        Target(
+            name=manifest.metadata.name,
+            spec=manifest.spec,
+            metadata=manifest.metadata,
             file=file,
             line=line,
             positions=MappingProxyType(positions),

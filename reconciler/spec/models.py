@@ -258,6 +258,10 @@ class Metadata(SpecModel):
     """``metadata``: the logical name other documents refer to, labels, behaviour annotations."""
 
     name: MetadataName
+    namespace: MetadataName | None = None
+    """The Target (``kind: Target``, ``reconciler.spec.targets``) this document is converged into;
+    None: the default target, the process's own credentials and Region. Names are unique per kind
+    within a namespace, and references never leave it."""
     # Empty maps rather than None: labels and annotations are ours, not AWS fields, so an
     # empty default never shows as drift and callers need no None checks.
     labels: dict[str, str] = Field(default_factory=dict)

@@ -16,14 +16,16 @@ from pydantic import Field, TypeAdapter
 
 from reconciler import __version__
 from reconciler.spec.models import API_VERSION, KindSpec, manifest_model
+from reconciler.spec.targets import TargetManifest
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schema(models: Mapping[str, type[KindSpec]]) -> dict[str, Any]:
     """A draft 2020-12 schema of one document: the envelope, ``oneOf`` the kinds (``models``, from
-    the registry) by ``kind``."""
-    manifests = [manifest_model(model) for model in models.values()]
+    the registry) and the estate's ``Target`` by ``kind``."""
+    manifests: list[Any] = [manifest_model(model) for model in models.values()]
+    manifests.append(TargetManifest)
     document: Any = Annotated[reduce(or_, manifests), Field(discriminator="kind")]
     schema = TypeAdapter(document).json_schema(by_alias=True, mode="validation")
     return {

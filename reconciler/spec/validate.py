@@ -21,9 +21,10 @@ from pydantic import TypeAdapter, ValidationError
 from reconciler.spec.checks import Check, CheckContext, error
 from reconciler.spec.document import Document, DocumentKey, SpecSet
 from reconciler.spec.errors import SpecError
-from reconciler.spec.loader import load_documents
+from reconciler.spec.loader import LoadResult, load_documents
 from reconciler.spec.models import KindSpec
 from reconciler.spec.references import all_references, find_cycles
+from reconciler.spec.targets import TARGET_KIND
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ def dangling_references(context: CheckContext) -> Iterator[SpecError]:
             kind for kind in kinds_by_name.get(reference.target_name, []) if kind != reference.target_kind
         ]
         hint = f" ({reference.target_name!r} is a {' and a '.join(others)})" if others else ""
+        holders = context.elsewhere.get(reference.target)
+        if holders:
+            where = " and ".join(repr(namespace) for namespace in holders)
+            hint = (
+                f" in this namespace (there is one in namespace {where}: references never cross namespaces)"
+            )
         yield error(
             source,
             reference.path,
@@ -154,10 +161,15 @@ def _context(
     *,
     invalid_keys: frozenset[DocumentKey] = frozenset(),
     complete: bool = True,
+    elsewhere: Mapping[DocumentKey, tuple[str, ...]] | None = None,
 ) -> CheckContext:
     loaded = tuple(documents)
     return CheckContext(
-        documents=loaded, invalid_keys=invalid_keys, complete=complete, references=all_references(loaded)
+        documents=loaded,
+        invalid_keys=invalid_keys,
+        complete=complete,
+        references=all_references(loaded),
+        elsewhere=elsewhere or {},
     )
 
 
@@ -167,9 +179,12 @@ def validate_spec_set(
     *,
     invalid_keys: frozenset[DocumentKey] = frozenset(),
     complete: bool = True,
+    elsewhere: Mapping[DocumentKey, tuple[str, ...]] | None = None,
 ) -> list[SpecError]:
-    """Every semantic error in ``documents`` (already model-valid), sorted by file and line."""
-    context = _context(documents, invalid_keys=invalid_keys, complete=complete)
+    """Every semantic error in ``documents`` (already model-valid, all of one namespace), sorted
+    by file and line. ``elsewhere``: the documents of the estate's other namespaces
+    (``reconciler.spec.estate``), so a reference to one of them says why it does not resolve."""
+    context = _context(documents, invalid_keys=invalid_keys, complete=complete, elsewhere=elsewhere)
     errors: set[SpecError] = set()
     for check in (*GENERIC_CHECKS, *kinds.checks):
         errors.update(check(context))
@@ -183,10 +198,13 @@ def load_spec_set(
 
     Returns the ``SpecSet`` and no errors, or None and every error found (sorted by file and
     line). Never raises on bad input and never calls AWS. ``allow_empty``: a folder without spec
-    files is an empty spec set, not an error (deleting everything was asked for).
+    files is an empty spec set, not an error (deleting everything was asked for). One spec set is
+    one account and Region: Targets and namespaces are an error here (``reconciler.spec.estate``
+    loads a tree that has them).
     """
     loaded = load_documents(paths, kinds.models, allow_empty=allow_empty)
     errors = list(loaded.errors)
+    errors.extend(_single_target_errors(loaded))
     errors.extend(
         validate_spec_set(loaded.documents, kinds, invalid_keys=loaded.invalid_keys, complete=loaded.complete)
     )
@@ -194,6 +212,28 @@ def load_spec_set(
     if errors:
         return None, errors
     return SpecSet(documents=loaded.documents), []
+
+
+def _single_target_errors(loaded: LoadResult) -> Iterator[SpecError]:
+    """Targets and namespaces, where one spec set for one account is all a caller can converge
+    (the daemon, for now): refused, rather than converging every namespace into one account."""
+    for target in loaded.targets:
+        yield SpecError(
+            file=target.file,
+            line=target.line_of(("kind",)),
+            kind=TARGET_KIND,
+            name=target.name,
+            path="kind",
+            message=UNSUPPORTED_TARGETS,
+        )
+    for document in loaded.documents:
+        if document.metadata.namespace is not None:
+            yield error(document, ("metadata", "namespace"), UNSUPPORTED_TARGETS)
+
+
+UNSUPPORTED_TARGETS = (
+    "Targets and namespaces are converged by plan, apply and drift; `run` does not support them yet"
+)
 
 
 def spec_warnings(spec_set: SpecSet, kinds: SpecKinds) -> list[SpecError]:

@@ -415,6 +415,37 @@ def test_the_workload_role_trusts_only_the_daemon_role_with_an_external_id() -> 
     assert set(statement["Condition"]["StringEquals"]) == {"sts:ExternalId"}
 
 
+def test_the_target_example_assumes_the_workload_role_the_daemon_may_assume(tmp_path: Path) -> None:
+    """deploy/README.md's Target names the role of step 3 with its external id, and the daemon's
+    policy (`AssumeWorkloadRoles`) allows assuming exactly that role."""
+    import fnmatch
+    import re
+
+    from reconciler.resources.registry import load_estate
+
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    (block,) = [
+        block
+        for block in re.findall(r"```yaml\n(.*?)```", readme, flags=re.DOTALL)
+        if "kind: Target" in block
+    ]
+    (tmp_path / "estate.yaml").write_text(
+        block.replace("EXTERNAL_ID", "6f1c2a9e-0d4b-4c57-9d7e-2b1f0e3c8a51")
+    )
+    estate, errors = load_estate([tmp_path])
+    assert errors == [] and estate is not None
+    (target,) = estate.targets
+    assert target.spec.external_id is not None
+    assert [document.key for document in estate.namespaces[target.name]] == [("Cluster", "web")]
+    (allowed,) = [
+        statement
+        for statement in _policy(IAM / "daemon-policy.json")["Statement"]
+        if statement["Sid"] == "AssumeWorkloadRoles"
+    ]
+    assert fnmatch.fnmatchcase(target.role_arn, allowed["Resource"])
+    assert target.role_arn.endswith(":role/ecs-reconciler-workload")
+
+
 def test_the_daemon_role_trusts_only_ecs_tasks_of_its_own_account() -> None:
     (statement,) = _policy(IAM / "daemon-role-trust.json")["Statement"]
     assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}

@@ -7,6 +7,8 @@ import pytest
 from reconciler.plan.ownership import (
     INSTANCE,
     MANAGED_BY,
+    NAMESPACE,
+    OWNERSHIP_KEYS,
     Ownership,
     ownership_of,
     ownership_tags,
@@ -37,6 +39,33 @@ def test_created_resources_carry_every_ownership_tag() -> None:
 )
 def test_only_this_instances_tags_make_a_resource_owned(tags: dict[str, str], expected: Ownership) -> None:
     assert ownership_of(tags, "default") is expected
+
+
+_OURS = {MANAGED_BY: "ecs-reconciler", INSTANCE: "default"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "namespace", "expected"),
+    [
+        (_OURS, None, Ownership.OWNED),
+        (_OURS, "team-a", Ownership.OTHER_NAMESPACE),
+        ({**_OURS, NAMESPACE: "team-a"}, "team-a", Ownership.OWNED),
+        ({**_OURS, NAMESPACE: "team-a"}, None, Ownership.OTHER_NAMESPACE),
+        ({**_OURS, NAMESPACE: "team-a"}, "team-b", Ownership.OTHER_NAMESPACE),
+        ({**_OURS, INSTANCE: "staging", NAMESPACE: "team-a"}, "team-a", Ownership.FOREIGN),
+    ],
+)
+def test_a_pass_owns_only_its_own_namespaces_resources(
+    tags: dict[str, str], namespace: str | None, expected: Ownership
+) -> None:
+    assert ownership_of(tags, "default", namespace) is expected
+
+
+def test_only_a_named_namespace_adds_a_tag() -> None:
+    assert NAMESPACE not in ownership_tags(kind="Cluster", name="web", instance="default")
+    tags = ownership_tags(kind="Cluster", name="web", instance="default", namespace="team-a")
+    assert tags[NAMESPACE] == "team-a"
+    assert NAMESPACE in OWNERSHIP_KEYS  # never drift, never removed
 
 
 def test_source_tag_names_the_document() -> None:

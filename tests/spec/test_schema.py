@@ -55,10 +55,30 @@ def test_the_schema_describes_every_kind_by_its_kind_field(
         "Repository",
         "SecurityGroup",
         "Service",
+        "Target",
         "TargetGroup",
         "TaskDefinition",
     ]
-    assert len(schema["oneOf"]) == 8
+    assert len(schema["oneOf"]) == 9
+
+
+TARGET = {
+    "apiVersion": "ecs-reconciler/v1",
+    "kind": "Target",
+    "metadata": {"name": "team-a"},
+    "spec": {"accountId": "111111111111", "region": "eu-west-1", "roleName": "r", "sessionDuration": "1h"},
+}
+
+
+def test_a_target_and_a_document_in_a_namespace_match_the_schema(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    assert [error.message for error in validator.iter_errors(TARGET)] == []
+    document = _example_documents()[0]
+    document["metadata"]["namespace"] = "team-a"
+    assert [error.message for error in validator.iter_errors(document)] == []
+    for bad in ({"accountId": 111111111111}, {"region": "eu-west1"}, {"roleNmae": "r"}):
+        assert list(validator.iter_errors({**TARGET, "spec": {**TARGET["spec"], **bad}})), bad
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,9 @@ class ClusterKind(KindBase):
             response = await ecs.call("describe_clusters", clusters=batch, include=_INCLUDE)
             for cluster in response.get("clusters", []):
                 tags = tags_to_map(cluster.get("tags"))
-                source = owned_by_instance(tags, context.settings.instance, self.kind)
+                source = owned_by_instance(
+                    tags, context.settings.instance, self.kind, context.settings.namespace
+                )
                 if cluster.get("status") == "ACTIVE" and source is not None:
                     owned.append(_live(source, cluster))
         return owned

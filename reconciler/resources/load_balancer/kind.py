@@ -590,6 +590,7 @@ class LoadBalancerKind(KindBase):
             instance=context.settings.instance,
             kind=self.kind,
             claimed=context.claimed(self.kind),
+            namespace=context.settings.namespace,
         )
         return [_live(source, balancer, tags, {}) for source, balancer, tags in found]
 

@@ -149,7 +149,7 @@ class LogGroupKind(KindBase):
 
         async def owned_one(group: Mapping[str, Any]) -> LiveResource | None:
             tags = await _tags(logs, log_group_arn(group))
-            source = owned_by_instance(tags, context.settings.instance, self.kind)
+            source = owned_by_instance(tags, context.settings.instance, self.kind, context.settings.namespace)
             return None if source is None else _live(source, group, tags)
 
         async with asyncio.TaskGroup() as tasks:

@@ -322,7 +322,7 @@ class RepositoryKind(KindBase):
 
         async def owned_one(repository: Mapping[str, Any]) -> LiveResource | None:
             tags = await _tags(ecr, repository["repositoryArn"])
-            source = owned_by_instance(tags, context.settings.instance, self.kind)
+            source = owned_by_instance(tags, context.settings.instance, self.kind, context.settings.namespace)
             return None if source is None else _live(source, repository, tags, {})
 
         async with asyncio.TaskGroup() as group:

@@ -371,7 +371,9 @@ class SecurityGroupKind(KindBase):
         ):
             for group in page.get("SecurityGroups", []):
                 tags = tags_to_map(group.get("Tags"), key="Key", value="Value")
-                source = owned_by_instance(tags, context.settings.instance, self.kind)
+                source = owned_by_instance(
+                    tags, context.settings.instance, self.kind, context.settings.namespace
+                )
                 if source is not None:
                     owned.append(_live(source, group))
         return owned

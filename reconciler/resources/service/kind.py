@@ -438,7 +438,10 @@ class ServiceKind(KindBase):
             ]
             for service in await _describe(context, cluster, arns):
                 source = owned_by_instance(
-                    tags_to_map(service.get("tags")), context.settings.instance, self.kind
+                    tags_to_map(service.get("tags")),
+                    context.settings.instance,
+                    self.kind,
+                    context.settings.namespace,
                 )
                 if source is not None:
                     found.append((source, cluster, service))

@@ -320,7 +320,10 @@ class TargetGroupKind(KindBase):
 
             def is_ours(group: Mapping[str, Any], document: Document = document) -> bool:
                 owner = owned_by_instance(
-                    tags.get(group["TargetGroupArn"], {}), context.settings.instance, self.kind
+                    tags.get(group["TargetGroupArn"], {}),
+                    context.settings.instance,
+                    self.kind,
+                    context.settings.namespace,
                 )
                 return owner == document.name
 
@@ -364,6 +367,7 @@ class TargetGroupKind(KindBase):
             instance=context.settings.instance,
             kind=self.kind,
             claimed=context.claimed(self.kind),
+            namespace=context.settings.namespace,
         )
         return [_live(source, group, tags, {}) for source, group, tags in found]
 
@@ -384,7 +388,7 @@ class TargetGroupKind(KindBase):
             source is not None
             and source != (self.kind, document.name)
             and source in context.spec_set
-            and live.ownership(context.settings.instance) is Ownership.OWNED
+            and live.ownership(context.settings.instance, context.settings.namespace) is Ownership.OWNED
         ):
             # Another document's target group under this one's name: its alternate name during
             # a replacement (`web` replaced into `web-r`, and a document named `web-r`).

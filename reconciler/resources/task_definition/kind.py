@@ -530,6 +530,7 @@ class TaskDefinitionKind(KindBase):
                 arns,
                 keep=context.settings.keep_revisions,
                 instance=context.settings.instance,
+                namespace=context.settings.namespace,
             )
 
         async with asyncio.TaskGroup() as group:
@@ -586,12 +587,21 @@ class TaskDefinitionKind(KindBase):
             if family_arn(newest) in claimed:
                 return None
             described = await _describe_cached(ecs, context.cache, newest)
-            source = owned_by_instance(_cached_tags(described), context.settings.instance, self.kind)
+            source = owned_by_instance(
+                _cached_tags(described), context.settings.instance, self.kind, context.settings.namespace
+            )
             if source is None:
                 return None
             # Every revision's ownership is needed: pruning deregisters only the owned ones.
             return await _observe_family(
-                ecs, context.cache, source, family, arns, keep=0, instance=context.settings.instance
+                ecs,
+                context.cache,
+                source,
+                family,
+                arns,
+                keep=0,
+                instance=context.settings.instance,
+                namespace=context.settings.namespace,
             )
 
         async with asyncio.TaskGroup() as group:
@@ -832,6 +842,7 @@ async def _observe_family(
     *,
     keep: int,
     instance: str,
+    namespace: str | None,
 ) -> LiveResource | None:
     # The family filter is a prefix match: `web` also lists `web-worker`.
     revisions = sorted(
@@ -857,10 +868,11 @@ async def _observe_family(
     async with asyncio.TaskGroup() as group:
         older_tasks = [group.create_task(_describe_cached(ecs, cache, arn)) for _, arn in older]
     owned = {
-        arn: owned_by_instance(_cached_tags(task.result()), instance, TaskDefinitionKind.kind) is not None
+        arn: owned_by_instance(_cached_tags(task.result()), instance, TaskDefinitionKind.kind, namespace)
+        is not None
         for (_, arn), task in zip(older, older_tasks, strict=True)
     }
-    owned[newest_arn] = owned_by_instance(tags, instance, TaskDefinitionKind.kind) is not None
+    owned[newest_arn] = owned_by_instance(tags, instance, TaskDefinitionKind.kind, namespace) is not None
     task_definition = described["taskDefinition"]
     return LiveResource(
         kind=TaskDefinitionKind.kind,
