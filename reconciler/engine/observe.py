@@ -161,6 +161,7 @@ async def _may_have_orphans(module: ResourceKind, context: ObserveContext) -> bo
             context.clients,
             resource_types=sorted({kind.tagged_as.resource_type for kind in all_kinds() if kind.tagged_as}),
             instance=context.settings.instance,
+            namespace=context.settings.namespace,
             cache=context.cache,
         ),
     )

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import structlog
 
 from reconciler.aws.errors import AwsError
-from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE
+from reconciler.plan.ownership import INSTANCE, MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE
 from reconciler.resources.base import Clients, ObserveCache
 
 SERVICE = "resourcegroupstaggingapi"
@@ -43,20 +43,31 @@ _log = structlog.get_logger(__name__)
 
 
 async def owned_by_type(
-    clients: Clients, *, resource_types: Sequence[str], instance: str, cache: ObserveCache
+    clients: Clients,
+    *,
+    resource_types: Sequence[str],
+    instance: str,
+    namespace: str | None,
+    cache: ObserveCache,
 ) -> Mapping[str, tuple[str, ...]] | None:
-    """The ARNs of every object carrying this instance's ownership tags, by resource type (only
-    `resource_types`), or None when the tagging API cannot be used this pass."""
+    """The ARNs of every object carrying this instance's ownership tags (and a named namespace's),
+    by resource type (only `resource_types`), or None when the tagging API cannot be used this
+    pass. The default namespace's objects carry no namespace tag, which no filter can ask for: its
+    sweep also lists the named namespaces' objects of the same account and Region, which their
+    kinds' listings then tell apart."""
     if cache.tagging_denied or not resource_types:
         return None
     found: dict[str, list[str]] = {resource_type: [] for resource_type in resource_types}
+    ownership = [
+        {"Key": MANAGED_BY, "Values": [MANAGED_BY_VALUE]},
+        {"Key": INSTANCE, "Values": [instance]},
+    ]
+    if namespace is not None:
+        ownership.append({"Key": NAMESPACE, "Values": [namespace]})
     try:
         async for page in clients.service(SERVICE).paginate(
             "get_resources",
-            TagFilters=[
-                {"Key": MANAGED_BY, "Values": [MANAGED_BY_VALUE]},
-                {"Key": INSTANCE, "Values": [instance]},
-            ],
+            TagFilters=ownership,
             ResourceTypeFilters=sorted(resource_types),
             ResourcesPerPage=PAGE_SIZE,
         ):
