@@ -37,14 +37,19 @@ def test_without_the_tagging_api_each_kind_lists_its_own_and_orphans_are_still_f
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "clusters.yaml").write_text(CLUSTERS.split("---\n")[0])
     cache = ProcessCache()
+    # This moto server lives for the whole run and other tests leave owned clusters on it: an
+    # instance of its own keeps them foreign to this test.
+    instance = "tagging-fallback"
 
     async def body() -> tuple[list[dict[str, object]], list[dict[str, int]], list[set[str]]]:
-        async with open_engine(settings, PlanSettings(), cache=cache) as session:
+        async with open_engine(settings, PlanSettings(instance=instance), cache=cache) as session:
             await session.engine.apply_pass(load(tmp_path / "all"))
         calls, orphans = [], []
         with capture_logs() as logs:
             for _ in range(2):
-                async with open_engine(settings, PlanSettings(prune=True), cache=cache) as session:
+                async with open_engine(
+                    settings, PlanSettings(instance=instance, prune=True), cache=cache
+                ) as session:
                     result = await session.engine.plan_pass(load(tmp_path / "one"))
                     calls.append(session.aws.counter.snapshot())
                     orphans.append({live.name for live in result.observation.live.orphans})
