@@ -123,6 +123,13 @@ def test_one_apply_converges_each_target_in_its_own_account_and_region_and_nowhe
         cluster = aws.ecs_backend(*TEAM_B).clusters["node-app"]
         tags = {tag["key"]: tag["value"] for tag in cluster.tags or []}
     assert tags["ecs-reconciler/namespace"] == "team-b"
+    # The example's containers log to the Region their stack was converged into: the spec leaves
+    # awslogs-region out, so one document serves every Target.
+    for account, region in (TEAM_A, TEAM_B):
+        with aws.lock:
+            (revision,) = aws.ecs_backend(account, region).task_definitions["node-app"].values()
+            options = revision.container_definitions[0]["logConfiguration"]["options"]
+        assert options["awslogs-region"] == region
 
     planned = run_cli(capsys, "plan", str(estate))
     assert planned.code == 0, planned

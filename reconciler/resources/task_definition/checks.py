@@ -146,9 +146,10 @@ def awsvpc_host_ports(context: CheckContext) -> Iterator[SpecError]:
 
 
 def log_configuration(context: CheckContext) -> Iterator[SpecError]:
-    """awslogs needs a group and a region (and a stream prefix on Fargate)."""
+    """awslogs needs a group (and a stream prefix on Fargate); the Region defaults to the one the
+    task definition is registered in."""
     for document, spec in context.of(TaskDefinitionSpec):
-        required = ["awslogs-group", "awslogs-region"]
+        required = ["awslogs-group"]
         if _is_fargate(spec):
             required.append("awslogs-stream-prefix")
         for index, container in enumerate(spec.container_definitions):

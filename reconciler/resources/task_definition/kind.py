@@ -49,7 +49,7 @@ from reconciler.resources.base import (
 from reconciler.resources.common import batched, owned_by_instance, spec_fields, string_leaves, tag_delta
 from reconciler.resources.rollout import RolloutState, read_rollout
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
-from reconciler.resources.task_definition.model import AWSLOGS_GROUP, TaskDefinitionSpec
+from reconciler.resources.task_definition.model import AWSLOGS_GROUP, AWSLOGS_REGION, TaskDefinitionSpec
 from reconciler.spec import Document, Reference
 from reconciler.spec.graph import CLEANUP_PART
 
@@ -261,6 +261,7 @@ def desired_registration(document: Document, context: PlanContext) -> Registrati
         option = ("spec", "containerDefinitions", index, "logConfiguration", "options", AWSLOGS_GROUP)
         if option in named:
             fields = _with_log_group_name(fields, context, named[option])
+        fields = _with_log_region(fields, context.environment.region)
         containers.append({**fields, "image": rendered.reference})
     request["containerDefinitions"] = containers
     for role in ("executionRoleArn", "taskRoleArn"):
@@ -283,6 +284,18 @@ def _with_log_group_name(
     log = container["logConfiguration"]
     options = {**log["options"], AWSLOGS_GROUP: target.aws_name if target is not None else target_name}
     return {**container, "logConfiguration": {**log, "options": options}}
+
+
+def _with_log_region(container: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    """An awslogs container without `awslogs-region` logs to the Region it is registered in: one
+    spec converges into any Target's Region, where its log group is (ECS itself requires the option)."""
+    log = container.get("logConfiguration")
+    if not log or log.get("logDriver") != "awslogs" or AWSLOGS_REGION in (log.get("options") or {}):
+        return container
+    return {
+        **container,
+        "logConfiguration": {**log, "options": {**log.get("options", {}), AWSLOGS_REGION: region}},
+    }
 
 
 def desired_tree(document: Document, context: PlanContext) -> dict[str, Any]:

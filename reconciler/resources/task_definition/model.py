@@ -99,6 +99,9 @@ class Secret(SpecModel):
 
 AWSLOGS_GROUP = "awslogs-group"
 """The awslogs option naming the log group; it may name a LogGroup document (see `LogConfiguration`)."""
+AWSLOGS_REGION = "awslogs-region"
+"""The awslogs option naming the group's Region; left out, the Region the task definition is
+registered in (the default target's, or its Target's)."""
 
 
 class LogConfiguration(SpecModel):
