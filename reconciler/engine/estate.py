@@ -103,6 +103,8 @@ async def run_per_target(
         account = target.account_id if target is not None else None
         region = target.region if target is not None else settings.region
         counter = CallCounter()
+        result: ResultT | None = None
+        error: str | None = None
         # Bound in this task's own context: every line of this target's pass names it.
         with structlog.contextvars.bound_contextvars(target=label, account=account, region=region):
             try:
@@ -115,17 +117,9 @@ async def run_per_target(
                 ) as session:
                     region = session.aws.region
                     result = await work(session, spec_set)
-            except AwsError as error:
-                _log.warning("target_failed", error=str(error))
-                return TargetOutcome(
-                    namespace=namespace,
-                    target=target,
-                    spec_set=spec_set,
-                    account_id=account or cache.account_id,
-                    region=region,
-                    error=_one_line(error),
-                    calls=counter.snapshot(),
-                )
+            except AwsError as failure:
+                _log.warning("target_failed", error=str(failure))
+                error = _one_line(failure)
         return TargetOutcome(
             namespace=namespace,
             target=target,
@@ -133,6 +127,7 @@ async def run_per_target(
             account_id=account or cache.account_id,
             region=region,
             result=result,
+            error=error,
             calls=counter.snapshot(),
         )
 

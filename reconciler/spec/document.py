@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.spec.models import FieldPath as FieldPath
-from reconciler.spec.models import KindSpec, Metadata
+from reconciler.spec.models import KindSpec, Metadata, line_of
 
 if TYPE_CHECKING:
     from reconciler.spec.graph import DependencyGraph
@@ -60,13 +60,7 @@ class Document:
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of ``path``, or of its nearest ancestor written in the file, or the document's line."""
-        candidate = tuple(path)
-        while candidate:
-            line = self.positions.get(candidate)
-            if line is not None:
-                return line
-            candidate = candidate[:-1]
-        return self.line
+        return line_of(self.positions, path, default=self.line)
 
     def spec_as(self, spec_type: type[SpecT]) -> SpecT:
         """The spec narrowed to its model type, for code that already knows the kind."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal, Protocol
@@ -306,6 +306,20 @@ class Metadata(SpecModel):
 
 FieldPath = tuple[str | int, ...]
 """A field's path in a document, keys as written: ``("spec", "containerDefinitions", 0, "image")``."""
+
+
+def line_of(positions: Mapping[FieldPath, int], path: Sequence[str | int], *, default: int) -> int:
+    """The line of ``path`` in a document whose written fields are at ``positions``, or of its
+    nearest written ancestor (a missing field points at its parent), or ``default`` (the document's
+    own line): so every message can point somewhere useful."""
+    candidate = tuple(path)
+    while candidate:
+        line = positions.get(candidate)
+        if line is not None:
+            return line
+        candidate = candidate[:-1]
+    return default
+
 
 MAIN_PART = "main"
 """The step group a resource's own object is created or changed in; what others wait for by default."""

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, StringConstraints, WithJsonSchema, model_validator
 
-from reconciler.spec.models import FieldPath, Metadata, SpecModel
+from reconciler.spec.models import FieldPath, Metadata, SpecModel, line_of
 
 TARGET_KIND = "Target"
 """The ``kind:`` of a Target document."""
@@ -157,13 +157,7 @@ class Target:
 
     def line_of(self, path: FieldPath) -> int:
         """The line of ``path`` or of its nearest written ancestor, else the document's line."""
-        candidate = tuple(path)
-        while candidate:
-            line = self.positions.get(candidate)
-            if line is not None:
-                return line
-            candidate = candidate[:-1]
-        return self.line
+        return line_of(self.positions, path, default=self.line)
 
 
 __all__ = [
