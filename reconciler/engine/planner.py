@@ -14,8 +14,8 @@ from dataclasses import replace
 
 from reconciler.engine.breaker import DiffHistory, describe, document_hash
 from reconciler.engine.policy import WritePolicy
-from reconciler.plan.ownership import NAMESPACE, Ownership
-from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, ResourcePlan, StepGroup
+from reconciler.plan.ownership import MANAGED_BY, MANAGED_BY_VALUE, NAMESPACE, SPEC_HASH, Ownership
+from reconciler.plan.steps import CLEANUP, Action, Hold, Plan, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import DependencyWaiting, LiveResource, PlanContext, TerminalPlanError
 from reconciler.resources.common import string_leaves
 from reconciler.resources.registry import kind_module, kinds_in_creation_order
@@ -162,8 +162,64 @@ def _plan_document(document: Document, context: PlanContext, policy: WritePolicy
         return ResourcePlan(kind, name, Action.CONFLICT, message=str(error))
     except DependencyWaiting as waiting:
         return ResourcePlan(kind, name, Action.WAITING, message=str(waiting))
+    if live is not None and planned.delta:
+        planned = _recording_spec_hash(
+            replace(planned, spec_changed=_spec_changed(planned, document, live)), document, live
+        )
     held = policy.hold_for_document(document.key, exists=live is not None)
     return replace(planned, held=held) if held is not None else planned
+
+
+def _spec_changed(plan: ResourcePlan, document: Document, live: LiveResource) -> bool:
+    """Whether a live object differs from its document because the document changed (git moved)
+    rather than because someone changed AWS (drift).
+
+    The spec hash recorded by the last converge tells: another hash than the document's is a
+    change. So is a resource being adopted (the document asks to take it over), and differences
+    that only follow another document's change in this pass (a service's task definition is the
+    revision about to be registered: its `desired` is a `Ref`). An owned object with no hash was
+    converged before hashes were recorded: its differences are reported as drift, as they were
+    then, so that upgrading never silences a drift alarm; its next converge records the hash."""
+    if live.tags.get(MANAGED_BY) != MANAGED_BY_VALUE:
+        return True
+    if all(_refers_to_a_change(diff.desired) for diff in plan.delta):
+        return True
+    recorded = live.tags.get(SPEC_HASH)
+    return recorded is not None and recorded != document.spec_hash
+
+
+def _refers_to_a_change(value: object) -> bool:
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, Mapping):
+        return any(_refers_to_a_change(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_refers_to_a_change(item) for item in value)
+    return False
+
+
+_CONVERGING = frozenset({Action.UPDATE, Action.REPLACE})
+
+
+def _recording_spec_hash(plan: ResourcePlan, document: Document, live: LiveResource) -> ResourcePlan:
+    """The plan with the document's spec hash written by the same change set that converges the
+    resource, when the resource does not carry that hash yet.
+
+    Creates and tag writes carry it already (`PlanContext.desired_tags`, `tag_delta`). An update
+    through an API that takes no tags (UpdateService, ModifyTargetGroup) gets one tag call, last,
+    so that the hash is recorded only once everything before it succeeded: a failed change set
+    leaves the old hash, and its remaining differences still read as a change. Nothing is written
+    when only the hash differs, nor when the resource is not converged in this pass (waiting, in
+    conflict)."""
+    if plan.action not in _CONVERGING or not plan.groups or live.tags.get(SPEC_HASH) == document.spec_hash:
+        return plan
+    if any(document.spec_hash in string_leaves(call.params) for call in plan.calls):
+        return plan
+    tag = kind_module(plan.kind).tag_call(live, {SPEC_HASH: document.spec_hash})
+    if tag is None:
+        return plan
+    *earlier, last = plan.groups
+    return replace(plan, groups=(*earlier, replace(last, calls=(*last.calls, tag))))
 
 
 def _plan_prune(context: PlanContext, policy: WritePolicy) -> list[ResourcePlan]:

@@ -19,7 +19,12 @@ NAMESPACE = "ecs-reconciler/namespace"
 """The namespace (a Target's name) a resource was converged for; absent: the default namespace.
 Only resources of a named namespace carry it, so an estate without Targets gains no tag."""
 
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, INSTANCE, SOURCE, DELETION_POLICY, NAMESPACE})
+SPEC_HASH = "ecs-reconciler/spec-hash"
+"""The hash of the document a resource was last converged to (`Document.spec_hash`): a difference
+under the same hash is drift (AWS moved), under another a change (git moved). Written only by calls
+that converge the resource anyway, never on its own."""
+
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, INSTANCE, SOURCE, DELETION_POLICY, NAMESPACE, SPEC_HASH})
 
 
 class Ownership(StrEnum):

@@ -127,6 +127,10 @@ class Status(StrEnum):
 
     IN_SYNC = "in-sync"
     DRIFTED = "drifted"
+    """Live differs from a document that has not changed since the resource was converged: AWS moved."""
+    CHANGED = "changed"
+    """Live differs because the document changed since the resource was converged: git moved,
+    and the change is not applied yet."""
     MISSING = "missing"
     ORPHANED = "orphaned"
     CONFLICT = "conflict"
@@ -146,6 +150,13 @@ class ResourcePlan:
     warnings: tuple[str, ...] = ()
     held: Hold | None = None
     """Why the calls are shown but not issued; None: they are issued."""
+    spec_changed: bool = False
+    """The differences follow an edit of the document (git moved) rather than a change made in
+    AWS: the spec hash recorded on the resource is not the document's (`reconciler.engine.planner`
+    decides it). False for drift, and where nothing differs."""
+    notes: tuple[str, ...] = ()
+    """What a reader should know that is neither a difference nor a warning (a desired count the
+    scaler owns)."""
 
     @property
     def key(self) -> ResourceKey:
@@ -170,7 +181,9 @@ class ResourcePlan:
             return Status.ORPHANED
         if self.action is Action.PERPETUAL_DIFF:
             return Status.PERPETUAL_DIFF
-        return Status.DRIFTED if self.delta else Status.IN_SYNC
+        if not self.delta:
+            return Status.IN_SYNC
+        return Status.CHANGED if self.spec_changed else Status.DRIFTED
 
 
 @dataclass(frozen=True)

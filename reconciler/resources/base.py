@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from reconciler.plan.ownership import DELETION_POLICY, Ownership, ownership_of, ownership_tags
+from reconciler.plan.ownership import DELETION_POLICY, SPEC_HASH, Ownership, ownership_of, ownership_tags
 from reconciler.plan.rewrites import Rewrite
-from reconciler.plan.steps import Ref, ResourceKey, ResourcePlan
+from reconciler.plan.steps import Call, Ref, ResourceKey, ResourcePlan
 from reconciler.spec import Document, KindSpec, SpecSet
 from reconciler.spec.checks import Check
 
@@ -186,7 +186,9 @@ class PlanContext:
         return Ref(kind, name, output)
 
     def desired_tags(self, document: Document) -> dict[str, str]:
-        """The spec's tags plus the ownership tags every managed resource carries."""
+        """The spec's tags plus the ownership tags every managed resource carries, the document's
+        spec hash among them: a create records it, and `tag_delta` lets it ride on a tag write
+        made anyway, never on its own."""
         policy = document.metadata.annotations.get(DELETION_POLICY, "delete")
         return {
             **dict(getattr(document.spec, "tags", None) or {}),
@@ -197,6 +199,7 @@ class PlanContext:
                 deletion_policy=policy,
                 namespace=self.settings.namespace,
             ),
+            SPEC_HASH: document.spec_hash,
         }
 
     def vpc_id(self, value: str) -> str:
@@ -360,6 +363,11 @@ class KindBase:
         """No shared observations beyond the kind's own objects."""
         return {}
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call | None:
+        """Objects that take no tags: no spec hash is recorded on them, so every difference
+        they show reads as drift."""
+        return None
+
 
 class ResourceKind(Protocol):
     """One kind of AWS resource. Implementations are stateless singletons."""
@@ -409,6 +417,12 @@ class ResourceKind(Protocol):
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         """Pure: the calls that delete an owned object whose document is gone."""
+        ...
+
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call | None:
+        """Pure: the one call that adds or overwrites `tags` on an existing object (other tags
+        kept), or None when the kind's objects cannot be tagged. The planner uses it to record
+        the spec hash on a resource whose convergent calls take no tags (UpdateService)."""
         ...
 
 

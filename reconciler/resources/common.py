@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from reconciler.plan.delta import Delta, FieldDiff
-from reconciler.plan.ownership import Ownership, ownership_of, source_of
+from reconciler.plan.ownership import SPEC_HASH, Ownership, ownership_of, source_of
 from reconciler.resources.base import Environment, ObserveContext
 
 T = TypeVar("T")
@@ -30,9 +30,19 @@ def spec_fields(spec: BaseModel, *, exclude: Set[str] = frozenset()) -> dict[str
 
 
 def tag_delta(desired: Mapping[str, str], live: Mapping[str, str]) -> tuple[dict[str, str], Delta]:
-    """Tags to add or change, and their diffs. Tags the spec does not name are left alone."""
+    """Tags to add or change, and their diffs. Tags the spec does not name are left alone.
+
+    The spec hash (`SPEC_HASH`) is never a difference of its own: a resource whose only other
+    difference is a new hash is in sync, and gets no write. When other tags are written anyway it
+    rides along, recording the document the resource now converges to."""
     changes = {key: value for key, value in desired.items() if live.get(key) != value}
-    diffs = tuple(FieldDiff(("tags", key), value, live.get(key)) for key, value in sorted(changes.items()))
+    if set(changes) <= {SPEC_HASH}:
+        return {}, Delta()
+    diffs = tuple(
+        FieldDiff(("tags", key), value, live.get(key))
+        for key, value in sorted(changes.items())
+        if key != SPEC_HASH
+    )
     return changes, Delta(diffs)
 
 

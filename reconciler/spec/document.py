@@ -8,13 +8,15 @@ line. Pure values.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
+from reconciler.spec.models import ANNOTATION_DELETION_POLICY, KindSpec, Metadata, line_of
 from reconciler.spec.models import FieldPath as FieldPath
-from reconciler.spec.models import KindSpec, Metadata, line_of
 
 if TYPE_CHECKING:
     from reconciler.spec.graph import DependencyGraph
@@ -57,6 +59,30 @@ class Document:
     def aws_name(self) -> str:
         """The resource's AWS name: the spec's name field (``clusterName``, ...) or metadata.name."""
         return self.spec.aws_name(self.metadata.name)
+
+    @cached_property
+    def spec_hash(self) -> str:
+        """What this document asks of AWS, as 16 hex characters: the hash a converge records on the
+        resource (the ``ecs-reconciler/spec-hash`` tag), so that a later difference can be told
+        apart as drift (same hash: AWS moved) or a change (new hash: git moved).
+
+        Canonical, so the same on every machine, process and Python version: SHA-256 of sorted,
+        compact JSON of the fields as written (``exclude_unset``: a field left out is not the
+        same as one written with its default, as the user sees it), after validation, so key
+        order, YAML formatting, comments and spellings the model parses alike (``cpu: 1 vCPU``
+        and ``cpu: "1024"``) do not count. Besides ``spec``: the kind and the name and namespace
+        (a rename re-tags the resource) and the deletion policy (copied to a tag). Labels and
+        the other annotations say how the reconciler treats the resource, not what it is: they
+        are left out, so switching self-heal off never turns drift into a change."""
+        content = {
+            "kind": str(self.kind),
+            "name": self.metadata.name,
+            "namespace": self.metadata.namespace,
+            "deletionPolicy": self.metadata.annotations.get(ANNOTATION_DELETION_POLICY, "delete"),
+            "spec": self.spec.model_dump(by_alias=True, exclude_unset=True, mode="json"),
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of ``path``, or of its nearest ancestor written in the file, or the document's line."""

@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.engine.planner import order_groups
 from reconciler.plan.delta import diff_trees
-from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.ownership import SPEC_HASH, ownership_tags
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import (
     Environment,
@@ -465,7 +465,8 @@ def test_a_tag_only_change_is_one_tag_resource_and_no_update_service() -> None:
         live.name,
         live.identifier,
         live.state,
-        tags={k: v for k, v in live.tags.items() if k != "team"},
+        # Converged to this very document (its spec hash recorded): only the tag is put back.
+        tags={**{k: v for k, v in live.tags.items() if k != "team"}, SPEC_HASH: service.spec_hash},
         outputs=live.outputs,
         details=live.details,
     )

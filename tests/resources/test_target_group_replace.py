@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler.engine.planner import order_groups, plan_all
-from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.ownership import SPEC_HASH, ownership_tags
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import (
     Environment,
@@ -166,12 +166,20 @@ def tg_live(state: Mapping[str, Any] = OLD, **details: Any) -> LiveResource:
 def context(spec_set: SpecSet, *live: LiveResource) -> PlanContext:
     return PlanContext(
         spec_set=spec_set,
-        live=LiveState(resources={resource.key: resource for resource in live}),
+        live=LiveState(resources={resource.key: converged(resource, spec_set) for resource in live}),
         environment=Environment(
             account_id=ACCOUNT, region="us-east-1", default_vpc_id=VPC, default_subnet_ids=SUBNETS
         ),
         settings=PlanSettings(),
     )
+
+
+def converged(live: LiveResource, spec_set: SpecSet) -> LiveResource:
+    """`live` as the reconciler leaves it: carrying the spec hash of the document it converged to."""
+    document = spec_set.get(*live.key)
+    if document is None or SPEC_HASH in live.tags:
+        return live
+    return replace(live, tags={**live.tags, SPEC_HASH: document.spec_hash})
 
 
 def plan_target_group(spec_set: SpecSet, live: LiveResource, *others: LiveResource) -> Any:

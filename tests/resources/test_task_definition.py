@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler.plan.delta import diff_trees
-from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.ownership import SPEC_HASH, ownership_tags
 from reconciler.plan.steps import Action, Call
 from reconciler.resources.base import LiveResource
 from reconciler.resources.service.kind import rollout_details
@@ -490,6 +490,7 @@ def test_a_missing_family_registers_its_first_revision_with_the_ownership_tags()
                 {"key": "ecs-reconciler/instance", "value": "default"},
                 {"key": "ecs-reconciler/managed-by", "value": "ecs-reconciler"},
                 {"key": "ecs-reconciler/source", "value": "TaskDefinition/node-app"},
+                {"key": SPEC_HASH, "value": document_.spec_hash},
                 {"key": "team", "value": "web"},
             ],
         },
@@ -524,7 +525,8 @@ def test_a_tag_change_tags_the_revision_without_a_new_revision() -> None:
             "tag_resource",
             {
                 "resourceArn": REAL_AWS_REVISION["taskDefinitionArn"],
-                "tags": [{"key": "team", "value": "web"}],
+                # The edited document's spec hash rides on the tag write it needs anyway.
+                "tags": [{"key": SPEC_HASH, "value": document_.spec_hash}, {"key": "team", "value": "web"}],
             },
             description="tag task definition revision",
         ),

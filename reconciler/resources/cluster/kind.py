@@ -169,6 +169,10 @@ class ClusterKind(KindBase):
             self.kind, document.name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups
         )
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         delete = Call("ecs", "delete_cluster", {"cluster": live.identifier}, description="delete cluster")
         return ResourcePlan(
@@ -244,15 +248,17 @@ def _update_calls(
             Call("ecs", "update_cluster", {"cluster": cluster_name, **update}, description="update cluster")
         )
     if tag_changes:
-        calls.append(
-            Call(
-                "ecs",
-                "tag_resource",
-                {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
-                description="tag cluster",
-            )
-        )
+        calls.append(_tag_call(live, tag_changes))
     return calls
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ecs",
+        "tag_resource",
+        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
+        description="tag cluster",
+    )
 
 
 KIND = ClusterKind()

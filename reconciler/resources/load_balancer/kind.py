@@ -670,6 +670,10 @@ class LoadBalancerKind(KindBase):
         full_delta = (main_delta + listener_delta).with_spec_paths(_written_in(spec))
         return ResourcePlan(self.kind, name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups)
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         delete = Call(
             "elbv2",
@@ -729,14 +733,7 @@ def _main_update_calls(
         calls.append(elbv2.modify_attributes("load_balancer", arn, attribute_changes))
     tag_changes, tag_diffs = tag_delta(tags, live.tags)
     if tag_changes:
-        calls.append(
-            Call(
-                "elbv2",
-                "add_tags",
-                {"ResourceArns": [arn], "Tags": map_to_tags(tag_changes, key="Key", value="Value")},
-                description="tag load balancer",
-            )
-        )
+        calls.append(_tag_call(live, tag_changes))
     attribute_diffs = Delta(
         tuple(
             FieldDiff(("attributes", key), value, live_attributes.get(key))
@@ -988,6 +985,15 @@ def _live(
             "canonicalHostedZoneId": balancer.get("CanonicalHostedZoneId"),
         },
         details=details,
+    )
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "elbv2",
+        "add_tags",
+        {"ResourceArns": [live.identifier], "Tags": map_to_tags(tags, key="Key", value="Value")},
+        description="tag load balancer",
     )
 
 

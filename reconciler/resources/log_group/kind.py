@@ -182,6 +182,10 @@ class LogGroupKind(KindBase):
             (StepGroup(main, tuple(calls)),) if calls else (),
         )
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         name = str(live.outputs["name"])
         delete = Call(
@@ -284,15 +288,17 @@ def _update_calls(
                 )
             )
     if tag_changes:
-        calls.append(
-            Call(
-                "logs",
-                "tag_resource",
-                {"resourceArn": live.identifier, "tags": dict(sorted(tag_changes.items()))},
-                description="tag log group",
-            )
-        )
+        calls.append(_tag_call(live, tag_changes))
     return calls
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "logs",
+        "tag_resource",
+        {"resourceArn": live.identifier, "tags": dict(sorted(tags.items()))},
+        description="tag log group",
+    )
 
 
 KIND = LogGroupKind()

@@ -355,6 +355,10 @@ class RepositoryKind(KindBase):
             self.kind, document.name, Action.UPDATE if full_delta else Action.NONE, full_delta, groups
         )
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         params: dict[str, Any] = {"repositoryName": live.outputs["name"]}
         if live.tags.get(FORCE_DELETE_TAG) == "true":
@@ -515,15 +519,17 @@ def _update_calls(
         policy=delta.touches(("repositoryPolicy",)),
     )
     if tag_changes:
-        calls.append(
-            Call(
-                "ecr",
-                "tag_resource",
-                {"resourceArn": live.identifier, "tags": _ecr_tags(tag_changes)},
-                description="tag repository",
-            )
-        )
+        calls.append(_tag_call(live, tag_changes))
     return calls
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ecr",
+        "tag_resource",
+        {"resourceArn": live.identifier, "tags": _ecr_tags(tags)},
+        description="tag repository",
+    )
 
 
 KIND = RepositoryKind()

@@ -408,6 +408,10 @@ class SecurityGroupKind(KindBase):
         delta = rule_delta + tag_diffs
         return ResourcePlan(self.kind, document.name, Action.UPDATE if delta else Action.NONE, delta, groups)
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_group(live.identifier, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         """Revoke the rules that name other groups first (EC2 refuses to delete a group another
         group's rule still names), then delete once every other group's rule changes are done."""

@@ -531,6 +531,10 @@ class ServiceKind(KindBase):
             delta = delta + scaling_delta
         return ResourcePlan(self.kind, document.name, Action.CREATE, delta, tuple(groups))
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         cluster = str(live.outputs.get("cluster"))
         service = str(live.outputs.get("name"))
@@ -653,15 +657,17 @@ def _update_calls(
             )
         )
     if tag_changes:
-        calls.append(
-            Call(
-                "ecs",
-                "tag_resource",
-                {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
-                description=f"tag service {service}",
-            )
-        )
+        calls.append(_tag_call(live, tag_changes))
     return calls
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ecs",
+        "tag_resource",
+        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
+        description=f"tag service {live.outputs.get('name', live.name)}",
+    )
 
 
 def _update_groups(

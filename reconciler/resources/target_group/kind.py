@@ -429,17 +429,7 @@ class TargetGroupKind(KindBase):
         if attribute_changes:
             calls.append(elbv2.modify_attributes("target_group", live.identifier, attribute_changes))
         if tag_changes:
-            calls.append(
-                Call(
-                    "elbv2",
-                    "add_tags",
-                    {
-                        "ResourceArns": [live.identifier],
-                        "Tags": map_to_tags(tag_changes, key="Key", value="Value"),
-                    },
-                    description="tag target group",
-                )
-            )
+            calls.append(_tag_call(live, tag_changes))
         full_delta = _in_spec_terms(delta) + attribute_diffs + tag_diffs
         groups: tuple[StepGroup, ...] = (StepGroup(main, tuple(calls)),) if calls else ()
         previous = live.details.get("previous")
@@ -457,6 +447,10 @@ class TargetGroupKind(KindBase):
             (*groups, *cleanup),
             message=f"target group {live.state['TargetGroupName']} replaced {previous['name']}; {note}",
         )
+
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
 
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         delete = Call(
@@ -624,6 +618,15 @@ def _live(
             "loadBalancerArns": list(group.get("LoadBalancerArns") or []),
         },
         details=details,
+    )
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "elbv2",
+        "add_tags",
+        {"ResourceArns": [live.identifier], "Tags": map_to_tags(tags, key="Key", value="Value")},
+        description="tag target group",
     )
 
 

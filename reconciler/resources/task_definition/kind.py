@@ -670,12 +670,7 @@ class TaskDefinitionKind(KindBase):
             )
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
         if tag_changes:
-            tag = Call(
-                "ecs",
-                "tag_resource",
-                {"resourceArn": live.identifier, "tags": map_to_tags(tag_changes)},
-                description="tag task definition revision",
-            )
+            tag = _tag_call(live, tag_changes)
             return ResourcePlan(
                 self.kind,
                 document.name,
@@ -702,6 +697,10 @@ class TaskDefinitionKind(KindBase):
             warnings=warnings,
         )
 
+    def tag_call(self, live: LiveResource, tags: Mapping[str, str]) -> Call:
+        """The call that sets `tags` on the live object (how the planner records a spec hash)."""
+        return _tag_call(live, tags)
+
     def plan_delete(self, live: LiveResource, context: PlanContext) -> ResourcePlan:
         owned = [
             revision
@@ -714,6 +713,15 @@ class TaskDefinitionKind(KindBase):
             Action.DELETE,
             groups=(StepGroup((self.kind, live.name, MAIN), tuple(_deregister(owned))),),
         )
+
+
+def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
+    return Call(
+        "ecs",
+        "tag_resource",
+        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
+        description="tag task definition revision",
+    )
 
 
 def _deregister(revisions: Iterable[Mapping[str, Any]]) -> list[Call]:
