@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.engine.planner import order_groups
 from reconciler.plan.delta import diff_trees
+from reconciler.plan.ownership import SPEC_HASH
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.resources.load_balancer.kind import KIND as LOAD_BALANCER
@@ -469,6 +470,9 @@ def test_rules_and_listeners_change_by_priority_and_port_exactly() -> None:
     ]
 
 
+TEAM = {"Key": "team", "Value": "web"}
+
+
 def test_unset_listeners_are_not_managed_and_set_ones_update_with_narrow_calls() -> None:
     lb = document(
         {
@@ -499,7 +503,8 @@ def test_unset_listeners_are_not_managed_and_set_ones_update_with_narrow_calls()
             "elbv2.ModifyLoadBalancerAttributes",
             {"LoadBalancerArn": LB, "Attributes": [{"Key": "idle_timeout.timeout_seconds", "Value": "120"}]},
         ),
-        ("elbv2.AddTags", {"ResourceArns": [LB], "Tags": [{"Key": "team", "Value": "web"}]}),
+        # The edited document's spec hash rides on the tag write.
+        ("elbv2.AddTags", {"ResourceArns": [LB], "Tags": [{"Key": SPEC_HASH, "Value": lb.spec_hash}, TEAM]}),
     ]
 
 

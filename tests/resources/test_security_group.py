@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.engine.planner import order_groups, plan_all
+from reconciler.plan.ownership import SPEC_HASH
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.resources.security_group.kind import KIND as SECURITY_GROUP
@@ -371,7 +372,11 @@ def test_a_revoked_rule_is_authorized_alone_and_a_tag_change_uses_create_tags() 
             ],
         ),
     ]
-    assert plan.calls[0].params == {"Resources": ["sg-0bbb"], "Tags": [{"Key": "team", "Value": "web"}]}
+    # The edited document's spec hash rides on the tag write.
+    assert plan.calls[0].params == {
+        "Resources": ["sg-0bbb"],
+        "Tags": [{"Key": SPEC_HASH, "Value": app.spec_hash}, {"Key": "team", "Value": "web"}],
+    }
 
 
 def test_description_and_vpc_are_immutable_conflicts_without_calls() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.aws.errors import RetryableAwsError
 from reconciler.plan.delta import diff_trees
+from reconciler.plan.ownership import SPEC_HASH
 from reconciler.plan.steps import MAIN, Action, Ref
 from reconciler.resources import elbv2
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
@@ -187,7 +188,14 @@ def test_each_change_group_is_one_call_with_only_what_changed() -> None:
                 "Attributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
             },
         ),
-        ("elbv2.AddTags", {"ResourceArns": [ARN], "Tags": [{"Key": "team", "Value": "web"}]}),
+        # The edited document's spec hash rides on the tag write.
+        (
+            "elbv2.AddTags",
+            {
+                "ResourceArns": [ARN],
+                "Tags": [{"Key": SPEC_HASH, "Value": tg.spec_hash}, {"Key": "team", "Value": "web"}],
+            },
+        ),
     ]
 
 
