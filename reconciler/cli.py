@@ -414,7 +414,8 @@ def _add_drift_command(commands: argparse._SubParsersAction[_Parser]) -> None:
         "drift",
         help="report every difference between the specs and AWS",
         description="Per resource: in-sync, drifted, missing, orphaned or conflict, and per field the "
-        "path, desired and live values and the spec line. Exit 0 none, 2 drift, 1 error.",
+        "path, desired and live values and the spec line; documents changed in git and not applied "
+        "yet are listed apart (changed). Exit 0 no drift, 2 drift (or missing or orphaned), 1 error.",
         handler=_drift,
         output_choices=(OUTPUT_TEXT, OUTPUT_JSON, OUTPUT_MARKDOWN),
     )
@@ -640,11 +641,7 @@ def _render_engine_result(
     from reconciler.engine.report import render_markdown, render_text, report_as_json, summarise
 
     errors = _pass_errors(result, command=command, waited=waited)
-    changes = [r for r in reports if r.status != "in-sync"]
-    if command == "apply":
-        code = EXIT_FAILED if errors else EXIT_OK
-    else:
-        code = EXIT_FAILED if errors else (EXIT_PENDING if changes else EXIT_OK)
+    code = _exit_code(command=command, errors=bool(errors), changes=_pending(reports, command=command))
     summary = summarise(reports, applied=command == "apply")
     steady = waited is not None and not errors
     if arguments.output == OUTPUT_JSON:
@@ -662,7 +659,7 @@ def _render_engine_result(
     if arguments.output == OUTPUT_MARKDOWN:
         print(render_markdown(reports, title=command), end="")
         return code
-    text = render_text(reports, colour=sys.stdout.isatty())
+    text = render_text(reports, colour=sys.stdout.isatty(), changes_apart=command == "drift")
     if text:
         print(text)
     for error in errors:
@@ -691,6 +688,15 @@ def _pass_errors(result: Any, *, command: str, waited: Waited | None) -> list[di
     if waited is not None:
         errors += [error for error in _waited_errors(waited) if error not in errors]
     return [{**error, "message": mask_text(error["message"])} for error in errors]
+
+
+def _pending(reports: Sequence[Any], *, command: str) -> bool:
+    """What makes `plan` and `drift` exit 2: for `plan` any difference; for `drift` only what
+    git does not ask for (drift, orphans, missing resources: a resource that is not there carries
+    no spec hash to tell a new document from one deleted by hand). A change of a document not yet
+    applied is listed by `drift`, apart, and is no reason to alarm."""
+    ignored = {"in-sync", "changed"} if command == "drift" else {"in-sync"}
+    return any(report.status not in ignored for report in reports)
 
 
 def _exit_code(*, command: str, errors: bool, changes: bool) -> int:
@@ -722,7 +728,7 @@ def _render_estate_result(arguments: argparse.Namespace, *, command: str, outcom
     code = _exit_code(
         command=command,
         errors=any_error,
-        changes=any(report.status != "in-sync" for report in every_report),
+        changes=_pending(every_report, command=command),
     )
     calls = total_calls(list(outcomes))
     summary = summarise(every_report, applied=applied)
@@ -781,7 +787,7 @@ def _render_estate_result(arguments: argparse.Namespace, *, command: str, outcom
             print(f"    failed: {mask_text(outcome.error or '')}")
             print(f"error: target {outcome.name}: {mask_text(outcome.error or '')}", file=sys.stderr)
             continue
-        text = render_text(reports, colour=sys.stdout.isatty())
+        text = render_text(reports, colour=sys.stdout.isatty(), changes_apart=command == "drift")
         if text:
             print(text)
         for error in errors:

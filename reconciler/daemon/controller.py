@@ -525,6 +525,7 @@ class Controller:
         self.metrics.queue_depth.set(value=len(self.queue))
         self.metrics.queue_retries_total.set_total(total=self.queue.retries_total)
         drifted: dict[tuple[str, ...], float] = {}
+        changed: dict[tuple[str, ...], float] = {}
         fields: dict[tuple[str, ...], float] = {}
         perpetual: dict[tuple[str, ...], float] = {}
         for status in self.statuses.values():
@@ -533,7 +534,10 @@ class Controller:
             if status.status == "drifted":
                 drifted[(status.kind,)] = drifted.get((status.kind,), 0) + 1
                 fields[(status.kind,)] = fields.get((status.kind,), 0) + len(status.drift)
+            if status.status == "changed":
+                changed[(status.kind,)] = changed.get((status.kind,), 0) + 1
         self.metrics.drifted_resources.replace(drifted)
+        self.metrics.changed_resources.replace(changed)
         self.metrics.drifted_fields.replace(fields)
         self.metrics.perpetual_diff_resources.replace(perpetual)
         self.metrics.leader.set(value=1.0 if self.writing or self._leadership is None else 0.0)

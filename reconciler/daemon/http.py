@@ -104,9 +104,15 @@ def build_app(
     async def drift(request: web.Request) -> web.Response:
         if request.query.get("format") == "markdown":
             return web.Response(text=render_markdown(controller.reports), content_type="text/markdown")
-        drifted = [r for r in report_as_json(controller.reports) if r["status"] != "in-sync"]
+        # Drift (and what is missing, orphaned, in conflict) in `resources`; changes of the specs
+        # not applied yet apart, in `changes`: git moved, nobody changed AWS.
+        differing = [r for r in report_as_json(controller.reports) if r["status"] != "in-sync"]
+        drifted = [r for r in differing if r["status"] != "changed"]
+        changes = [r for r in differing if r["status"] == "changed"]
         summary = summarise(controller.reports).as_json()
-        return web.json_response({"revision": controller.revision, "summary": summary, "resources": drifted})
+        return web.json_response(
+            {"revision": controller.revision, "summary": summary, "resources": drifted, "changes": changes}
+        )
 
     app = web.Application(middlewares=[_bearer_token(token)] if token else [])
     app.router.add_get("/healthz", healthz)

@@ -148,7 +148,13 @@ class Metrics:
         )
         self.drifted_resources = Gauge(
             "ecs_reconciler_drifted_resources",
-            "Resources whose live state differs from the spec, by kind.",
+            "Resources changed in AWS behind git's back: live differs from a spec that did not "
+            "change since they were converged, by kind.",
+            label_names=("kind",),
+        )
+        self.changed_resources = Gauge(
+            "ecs_reconciler_changed_resources",
+            "Resources whose spec changed in git and is not applied yet, by kind.",
             label_names=("kind",),
         )
         self.perpetual_diff_resources = Gauge(
@@ -158,7 +164,7 @@ class Metrics:
         )
         self.drifted_fields = Gauge(
             "ecs_reconciler_drifted_fields",
-            "Differing fields across resources, by kind.",
+            "Differing fields across drifted resources, by kind.",
             label_names=("kind",),
         )
         self.last_full_sync = Gauge(

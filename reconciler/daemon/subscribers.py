@@ -53,8 +53,9 @@ class ResourceStatus:
     kind: str
     name: str
     status: str = "unknown"
-    """in-sync, drifted, missing, orphaned, conflict (from the last plan), or applied: calls were
-    just made and the next look confirms them."""
+    """in-sync, drifted, changed (the spec changed in git, not applied yet), missing, orphaned,
+    conflict (from the last plan), or applied: calls were just made and the next look confirms
+    them."""
     action: str = ""
     synced: bool = False
     ready: bool = False

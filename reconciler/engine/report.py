@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from reconciler.plan.delta import Owner, format_path
-from reconciler.plan.steps import Action, Plan, Ref, ResourceKey, ResourcePlan
+from reconciler.plan.steps import Action, Plan, Ref, ResourceKey, ResourcePlan, Status
 from reconciler.spec import SpecSet
 from reconciler.spec.secrets import ANNOTATION_SHOW_VALUES, is_fingerprint, mask_text, protect, secret_name
 
@@ -58,6 +58,14 @@ class ResourceReport:
     outcome: str = ""
     """What `apply` did to it (`created`, `updated`, `replaced`, `deleted`, `failed`, `held`:
     shown, not issued); empty in a plan, and where nothing was to be done."""
+    notes: tuple[str, ...] = ()
+    """What a reader should know that is no difference (a desired count the scaler owns)."""
+
+    @property
+    def drifted(self) -> bool:
+        """Someone changed AWS: live differs from a document that did not change since the
+        resource was converged (`changed`: the document did)."""
+        return self.status == Status.DRIFTED.value
 
 
 def build_report(
@@ -165,6 +173,7 @@ def _resource_report(
         fields=fields,
         calls=tuple(call.name for call in resource.calls),
         report_only=resource.report_only,
+        notes=tuple(mask_text(note) for note in resource.notes),
     )
 
 
@@ -319,12 +328,21 @@ _PLANNED = {
     Action.PERPETUAL_DIFF.value: "perpetual-diff",
     Action.NONE.value: "in-sync",
 }
-"""What a plan says it will do to a resource. A planned update is not called drift: until the spec
-a resource was converged to is recorded, an edit in git and a change made in AWS look the same."""
+"""What a plan says it will do to a resource. Whether a planned update undoes drift or applies an
+edit of the document is its status (`drifted` or `changed`, from the spec hash the resource
+carries): `_label` and the summary say so."""
+
+DRIFTED = "drifted"
+"""The summary's label for a drifted resource: counted apart from `to update`, which counts what
+git changed."""
+
+CHANGES_HEADING = "changed in git, not yet applied"
+"""Where the drift report lists changes apart from drift: they are what git asks for, not drift."""
 
 _SUMMARY_ORDER = (
     Action.CREATE,
     Action.UPDATE,
+    DRIFTED,
     Action.REPLACE,
     Action.DELETE,
     Action.CONFLICT,
@@ -368,7 +386,7 @@ def summarise(reports: Sequence[ResourceReport], *, applied: bool = False) -> Su
     counts: dict[str, int] = {}
     for label in (
         *("created", "updated", "replaced", "deleted", "failed", "held"),
-        *(_PLANNED[action.value] for action in _SUMMARY_ORDER),
+        *(_PLANNED.get(str(action), str(action)) for action in _SUMMARY_ORDER),
     ):
         matching = [report for report in reports if _summary_label(report, applied=applied) == label]
         if matching:
@@ -390,6 +408,8 @@ def _summary_label(report: ResourceReport, *, applied: bool) -> str:
             return ""  # planned, but nothing was issued (a dependency held it back: in the errors)
     if report.action == Action.NONE.value:
         return ""
+    if report.drifted and report.action in (Action.UPDATE.value, Action.REPLACE.value):
+        return DRIFTED
     return _PLANNED.get(report.action, report.action)
 
 
@@ -398,20 +418,50 @@ def _value(value: Any) -> str:
 
 
 def _label(report: ResourceReport) -> str:
-    label = report.outcome or _PLANNED.get(report.action, report.status)
+    planned = _PLANNED.get(report.action, report.status)
+    if report.drifted and report.action != Action.PERPETUAL_DIFF.value:
+        planned = f"{DRIFTED}, {planned}"
+    label = report.outcome or planned
     if report.report_only and report.action != Action.NONE.value and report.outcome in ("", "held"):
-        label = f"{_PLANNED.get(report.action, report.status)}, report only"
+        label = f"{planned}, report only"
     return label
 
 
+def _shown(report: ResourceReport, *, show_in_sync: bool = False) -> bool:
+    return (
+        report.status != Status.IN_SYNC.value
+        or bool(report.warnings or report.notes or report.outcome)
+        or show_in_sync
+    )
+
+
+def _changes_apart(reports: Sequence[ResourceReport]) -> tuple[list[ResourceReport], list[ResourceReport]]:
+    """A drift report's resources: everything but the changes, then the changes (git moved)."""
+    changes = [report for report in reports if report.status == Status.CHANGED.value and not report.outcome]
+    return [report for report in reports if report not in changes], changes
+
+
 def render_text(
-    reports: Sequence[ResourceReport], *, colour: bool = False, show_in_sync: bool = False
+    reports: Sequence[ResourceReport],
+    *,
+    colour: bool = False,
+    show_in_sync: bool = False,
+    changes_apart: bool = False,
 ) -> str:
     """A reviewed diff, grouped by resource: one header line each with `+`/`-`/`~` and what is
-    (or was) done to it, then each field with its own `+`/`-`/`~`, then the calls."""
+    (or was) done to it, then each field with its own `+`/`-`/`~`, then the calls. With
+    `changes_apart` (the drift report), changes of the documents come last, under their own
+    heading: they are what git asks for, not drift."""
+    if changes_apart:
+        drift, changes = _changes_apart(reports)
+        text = render_text(drift, colour=colour, show_in_sync=show_in_sync)
+        if not changes:
+            return text
+        listed = render_text(changes, colour=colour)
+        return "\n".join(part for part in (text, f"{CHANGES_HEADING}:", listed) if part)
     lines: list[str] = []
     for report in reports:
-        if report.status == "in-sync" and not report.warnings and not report.outcome and not show_in_sync:
+        if not _shown(report, show_in_sync=show_in_sync):
             continue
         symbol = _SYMBOLS.get(report.action, "?")
         header = f"{symbol} {report.kind}/{report.name}  ({_label(report)})"
@@ -422,6 +472,7 @@ def render_text(
             lines.append(f"    {report.message}")
         for warning in report.warnings:
             lines.append(f"    warning: {warning}")
+        lines.extend(f"    note: {note}" for note in report.notes)
         lines.extend(f"    {render_field(field)}" for field in report.fields)
         if report.calls and not report.report_only:
             lines.append(f"    calls: {', '.join(report.calls)}")
@@ -440,18 +491,34 @@ def render_field(field: FieldReport) -> str:
 
 
 def render_markdown(reports: Sequence[ResourceReport], *, title: str = "drift") -> str:
-    """A plan or drift report to paste into a pull request: the summary, then one row per field."""
+    """A plan or drift report to paste into a pull request: the summary, then one row per field.
+    A drift report (`title` starting with `drift`) lists the changes of the documents apart, under
+    their own heading, after the drift."""
     heading = f"### ecs-reconciler {title}"
-    shown = [report for report in reports if report.status != "in-sync" or report.warnings or report.outcome]
     summary = summarise(reports, applied=title == "apply")
-    if not shown:
-        what = "No drift" if title == "drift" else "No changes"
+    drift_report = title.startswith("drift")
+    drift, changes = _changes_apart(reports) if drift_report else (list(reports), [])
+    shown = [report for report in drift if _shown(report)]
+    if not shown and not changes:
+        what = "No drift" if drift_report else "No changes"
         return f"{heading}\n\n{what}: every resource matches its spec ({summary.text}).\n"
+    lines = [heading, "", f"**{summary.text}**", ""]
+    if shown:
+        lines += _markdown_table(shown)
+    else:
+        lines.append("No drift: AWS is as the documents were when last applied.")
+    if changes:
+        lines += [
+            "",
+            f"#### {CHANGES_HEADING[:1].upper()}{CHANGES_HEADING[1:]}",
+            "",
+            *_markdown_table(changes),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_table(shown: Sequence[ResourceReport]) -> list[str]:
     lines = [
-        heading,
-        "",
-        f"**{summary.text}**",
-        "",
         "| | resource | status | field | live | desired | spec |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -461,7 +528,15 @@ def render_markdown(reports: Sequence[ResourceReport], *, title: str = "drift") 
         label = _label(report)
         where = f"`{report.file}:{report.line}`" if report.file else ""
         if not report.fields:
-            detail = report.message or "; ".join(f"warning: {warning}" for warning in report.warnings)
+            detail = report.message or "; ".join(
+                [
+                    *(f"warning: {warning}" for warning in report.warnings),
+                    *(f"note: {n}" for n in report.notes),
+                ]
+            )
+            lines.append(f"| {_cell(symbol)} | {resource} | {label} | {_cell(detail)} |  |  | {where} |")
+        elif report.notes:
+            detail = "; ".join(f"note: {note}" for note in report.notes)
             lines.append(f"| {_cell(symbol)} | {resource} | {label} | {_cell(detail)} |  |  | {where} |")
         for field in report.fields:
             live = "" if field.change == "add" else _code(_value(field.live))
@@ -470,7 +545,7 @@ def render_markdown(reports: Sequence[ResourceReport], *, title: str = "drift") 
                 f"| {_FIELD_SYMBOLS[field.change]} | {resource} | {label} | `{field.path}` "
                 f"| {live} | {desired} | `{field.file}:{field.line}` |"
             )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _code(text: str) -> str:

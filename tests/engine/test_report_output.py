@@ -32,7 +32,7 @@ from reconciler.engine.report import (
     summarise,
 )
 from reconciler.plan.delta import Delta, FieldDiff
-from reconciler.plan.ownership import ownership_tags
+from reconciler.plan.ownership import SPEC_HASH, ownership_tags
 from reconciler.plan.steps import Action, Plan, Ref, ResourcePlan
 from reconciler.resources.base import Environment, LiveResource, LiveState, PlanContext, PlanSettings
 from reconciler.resources.registry import load_spec_set
@@ -112,8 +112,13 @@ spec:
 """
 
 
+EARLIER_SPEC_HASH = "0123456789abcdef"
+"""What the live objects were converged to: an earlier version of their documents, so what the plan
+updates are changes made in git, not drift."""
+
+
 def _owned(kind: str) -> dict[str, str]:
-    return ownership_tags(kind=kind, name="web", instance="default")
+    return {**ownership_tags(kind=kind, name="web", instance="default"), SPEC_HASH: EARLIER_SPEC_HASH}
 
 
 def _live() -> list[LiveResource]:
@@ -275,7 +280,9 @@ def test_a_removal_is_a_minus_line_not_an_arrow_to_null(reports: Mapping[str, Re
     assert "(to update)" in text.splitlines()[0]
 
 
-def test_a_planned_update_is_to_update_never_drifted_in_text(reports: Mapping[str, ResourceReport]) -> None:
+def test_a_planned_update_of_an_edited_document_is_to_update_not_drifted_in_text(
+    reports: Mapping[str, ResourceReport],
+) -> None:
     text = render_text(list(reports.values()))
     assert "drifted" not in text
     headers = [line for line in text.splitlines() if not line.startswith(" ")]
@@ -344,7 +351,7 @@ def test_each_field_reads_plus_minus_or_tilde(field: FieldReport, text: str) -> 
     assert render_field(field) == text
 
 
-def _report(action: Action, *, outcome: str = "", status: str = "drifted") -> ResourceReport:
+def _report(action: Action, *, outcome: str = "", status: str = "changed") -> ResourceReport:
     return ResourceReport(
         kind="Cluster",
         name=action.value,

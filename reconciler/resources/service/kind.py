@@ -5,7 +5,8 @@ autoscaling part, the batched reads of `reconciler.resources.service.autoscaling
 CreateService, or one UpdateService carrying exactly the changed updatable fields, TagResource
 for tag-only changes, and the autoscaling calls in a `(Service, name, "autoscaling")` group that
 runs after the service. While a spec has `autoscaling`, the live desired count belongs to the
-scaler and is never compared. A circuit-breaker rollback of the desired task definition is not
+scaler: it is compared only with min..max (and put back within it), and a spec `desiredCount` that
+differs from it is a note, never an update. A circuit-breaker rollback of the desired task definition is not
 retried in a loop: the plan waits until a different revision is desired.
 
 The latest rollout is reported in `LiveResource.details["rollout"]`, which `apply --wait` and the
@@ -23,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from reconciler.aws.errors import AwsError
-from reconciler.plan.delta import Delta, diff_trees
+from reconciler.plan.delta import Delta, Owner, diff_trees
 from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_strategy, sort_by, tags_to_map
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
@@ -469,9 +470,8 @@ class ServiceKind(KindBase):
             )
 
         current = live_tree(live.state)
-        # With autoscaling the live desired count is the scaler's: used at creation only.
-        compared = {k: v for k, v in desired.items() if k != "desiredCount" or spec.autoscaling is None}
-        delta = diff_trees(compared, current)
+        compared, notes = _scaled_count(spec, desired, current)
+        delta = _owned_by_the_scaler(diff_trees(compared, current), spec)
         conflict = _replacement_reason(desired, current, delta)
         if conflict:
             return ResourcePlan(
@@ -482,10 +482,10 @@ class ServiceKind(KindBase):
                 message=f"{conflict}: that requires replacing the service {live.identifier}",
             )
 
-        changed, held = _fields_to_update(desired, delta, live)
+        changed, held = _fields_to_update(compared, delta, live)
         action = Action.WAITING if held else Action.UPDATE if delta else Action.NONE
         tag_changes, tag_diffs = tag_delta(tags, live.tags)
-        calls = _update_calls(document.aws_name, cluster, changed, desired, live, tag_changes)
+        calls = _update_calls(document.aws_name, cluster, changed, compared, live, tag_changes)
         scaling_calls, scaling_delta = _scaling_calls(
             spec, live, service=document.aws_name, resource=resource, resource_label=label
         )
@@ -493,7 +493,7 @@ class ServiceKind(KindBase):
         if action is Action.NONE and full_delta:
             action = Action.UPDATE
         groups = _update_groups((self.kind, document.name, MAIN), calls, scaling_calls)
-        return ResourcePlan(self.kind, document.name, action, full_delta, groups, held)
+        return ResourcePlan(self.kind, document.name, action, full_delta, groups, held, notes=notes)
 
     def _plan_create(
         self,
@@ -618,6 +618,46 @@ def _with_rollout(previous: LiveResource, service: Mapping[str, Any]) -> LiveRes
         state=service,
         tags=tags_to_map(service.get("tags")),
         details={**previous.details, "rollout": rollout_details(service)},
+    )
+
+
+def _scaled_count(
+    spec: ServiceSpec, desired: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What an existing service is compared with, and what to tell the reader about its count.
+
+    With autoscaling the live desired count is the scaler's: the spec's `desiredCount` is used at
+    creation only, so a different live count is no difference, only a note saying so. The scaler
+    keeps the count within min..max, and so does the reconciler: a live count outside the range
+    (set by hand, or left from before the range moved) is a difference, and the desired value is
+    the nearest bound, which one UpdateService sets."""
+    if spec.autoscaling is None:
+        return dict(desired), ()
+    compared = {key: value for key, value in desired.items() if key != "desiredCount"}
+    low, high = spec.autoscaling.min_capacity, spec.autoscaling.max_capacity
+    live_count = int(current.get("desiredCount") or 0)
+    kept = min(max(live_count, low), high)
+    if kept != live_count:
+        compared["desiredCount"] = kept
+    notes: tuple[str, ...] = ()
+    if spec.desired_count is not None and spec.desired_count != live_count:
+        notes = (
+            f"desiredCount {spec.desired_count} is used at creation; the scaler owns it "
+            f"({low}..{high}), live {live_count}",
+        )
+    return compared, notes
+
+
+def _owned_by_the_scaler(delta: Delta, spec: ServiceSpec) -> Delta:
+    """The delta with a desired count kept within min..max shown as the scaler's field (`owner`
+    autoscaling): the value comes from the range, not from a `desiredCount` the spec may not set."""
+    if spec.autoscaling is None or not delta.touches(("desiredCount",)):
+        return delta
+    return Delta(
+        tuple(
+            replace(diff, owner=Owner.AUTOSCALING) if diff.path == ("desiredCount",) else diff
+            for diff in delta
+        )
     )
 
 
