@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from reconciler.local import LocalAWS
-from reconciler.plan.steps import Action
+from reconciler.plan.delta import Delta, Owner
+from reconciler.plan.steps import Action, Status
 from reconciler.resources.service.kind import rollout_state
 from tests.harness import engine_pass, load
 
@@ -209,6 +210,51 @@ def test_the_scalers_desired_count_is_neither_reported_nor_undone(aws: LocalAWS,
     assert service_plan.action is Action.NONE and not service_plan.delta
     assert report.writes == {}
     assert describe(aws)["desiredCount"] == 4
+    # The spec's desiredCount (2) is not silently ignored: the plan says whose the count is.
+    assert service_plan.notes == ("desiredCount 2 is used at creation; the scaler owns it (1..4), live 4",)
+
+
+def test_a_spec_desired_count_edit_under_autoscaling_is_a_note_not_an_update(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    engine_pass(aws, load(write_stack(tmp_path, autoscaling=True)))
+    (tmp_path / "stack.yaml").write_text(
+        (tmp_path / "stack.yaml").read_text().replace("desiredCount: 2", "desiredCount: 3")
+    )
+    edited = engine_pass(aws, load(tmp_path))
+    service_plan = edited.result.plan.get("Service", "web")
+    assert service_plan is not None
+    assert (service_plan.action, service_plan.delta, service_plan.status) == (
+        Action.NONE,
+        Delta(),
+        Status.IN_SYNC,
+    )
+    assert service_plan.notes == ("desiredCount 3 is used at creation; the scaler owns it (1..4), live 2",)
+    assert edited.writes == {}
+    assert describe(aws)["desiredCount"] == 2
+
+
+@pytest.mark.parametrize(("live_count", "kept"), [(20, 4), (0, 1)], ids=["above-max", "below-min"])
+def test_a_live_count_outside_min_max_is_drift_kept_within_it_by_one_update_service(
+    aws: LocalAWS, tmp_path: Path, live_count: int, kept: int
+) -> None:
+    spec_set = load(write_stack(tmp_path, autoscaling=True))
+    engine_pass(aws, spec_set)
+    client(aws, "ecs").update_service(cluster="web", service="web", desiredCount=live_count)
+    seen = engine_pass(aws, spec_set, apply=False).result.plan.get("Service", "web")
+    assert seen is not None and seen.status is Status.DRIFTED
+    (diff,) = seen.delta
+    assert (diff.path, diff.desired, diff.live, diff.owner) == (
+        ("desiredCount",),
+        kept,
+        live_count,
+        Owner.AUTOSCALING,
+    )
+    fixed = engine_pass(aws, spec_set)
+    assert fixed.writes == {"ecs.UpdateService": 1}
+    assert describe(aws)["desiredCount"] == kept
+    again = engine_pass(aws, spec_set)
+    assert again.writes == {} and not again.result.plan.has_changes
 
 
 def test_a_new_image_is_one_new_revision_and_one_update_service(aws: LocalAWS, tmp_path: Path) -> None:
