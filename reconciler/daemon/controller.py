@@ -469,7 +469,7 @@ class Controller:
                 status_before=before,
                 rollout=rollout,
                 new_rollout_failure=self._new_rollout_failure(key, result, rollout),
-                applied_hash=document_hash(document)
+                applied_hash=document.spec_hash
                 if isinstance(result, Changed) and document is not None
                 else "",
                 revision=self.revision,

@@ -37,7 +37,8 @@ class Reconciled:
     new_rollout_failure: RolloutFailure | None = None
     """A failed rollout seen for the first time (each failure is told once)."""
     applied_hash: str = ""
-    """For a `Changed` result: the hash of the document the calls converged to."""
+    """For a `Changed` result: the spec hash of the document the calls converged to (`Document.spec_hash`,
+    the value its `ecs-reconciler/spec-hash` tag records)."""
     revision: str = ""
     """The spec revision of the pass."""
 

@@ -26,9 +26,11 @@ from reconciler.daemon.controller import DaemonSettings
 from reconciler.daemon.queue import BackoffSettings
 from reconciler.daemon.run import RunningDaemon, RunOptions, run_daemon
 from reconciler.local import LocalAWS
+from reconciler.plan.ownership import SPEC_HASH
 from reconciler.resources.base import PlanSettings
 from tests.acceptance.support import NODE_APP
 from tests.acceptance.test_spec_edits import set_image_tag
+from tests.harness import load
 
 pytestmark = pytest.mark.aws
 
@@ -157,6 +159,60 @@ def test_report_mode_reports_drift_and_never_writes(aws: LocalAWS, tmp_path: Pat
             writes = {k: v for k, v in running.calls.snapshot().items() if is_write(k)}
             assert writes == {}
             assert providers(aws) == ["FARGATE_SPOT"]
+
+    asyncio.run(scenario())
+
+
+def test_report_mode_serves_drift_and_changes_apart_and_counts_them_apart(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    write_cluster(tmp_path, name="web")
+    (tmp_path / "api.yaml").write_text(CLUSTER.format(name="api", providers="FARGATE"))
+    hashes = {document.name: document.spec_hash for document in load(tmp_path)}
+    ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+    # `web` was converged to an earlier version of its document (git moved since); `api` to the
+    # one it has now, and someone changed it by hand (drift).
+    for name, recorded in (("web", "0123456789abcdef"), ("api", hashes["api"])):
+        ecs.create_cluster(
+            clusterName=name,
+            capacityProviders=["FARGATE_SPOT"],
+            tags=[
+                {"key": "ecs-reconciler/managed-by", "value": "ecs-reconciler"},
+                {"key": "ecs-reconciler/instance", "value": "default"},
+                {"key": "ecs-reconciler/source", "value": f"Cluster/{name}"},
+                {"key": SPEC_HASH, "value": recorded},
+            ],
+        )
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path, mode="report")) as running:
+
+            async def served() -> dict[str, Any] | None:
+                _, body = await get_json(running.port, "/drift")
+                return body if body["resources"] and body["changes"] else None
+
+            deadline = time.monotonic() + 10
+            while (body := await served()) is None:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+            assert [(r["name"], r["status"]) for r in body["resources"]] == [("api", "drifted")]
+            assert [(r["name"], r["status"]) for r in body["changes"]] == [("web", "changed")]
+            assert (body["summary"]["drifted"], body["summary"]["toUpdate"]) == (1, 1)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{running.port}/metrics") as response,
+            ):
+                families = {
+                    family.name: family for family in text_string_to_metric_families(await response.text())
+                }
+            gauges = {
+                name: {sample.labels["kind"]: sample.value for sample in families[name].samples}
+                for name in ("ecs_reconciler_drifted_resources", "ecs_reconciler_changed_resources")
+            }
+            assert gauges == {
+                "ecs_reconciler_drifted_resources": {"Cluster": 1.0},
+                "ecs_reconciler_changed_resources": {"Cluster": 1.0},
+            }
 
     asyncio.run(scenario())
 
