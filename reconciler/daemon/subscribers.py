@@ -176,6 +176,7 @@ class EventTeller:
                     "reconciled",
                     kind=key[0],
                     name=key[1],
+                    status=report.status,
                     calls=calls,
                     delta=[vars(f) for f in report.fields],
                 )

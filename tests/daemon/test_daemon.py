@@ -634,12 +634,32 @@ def test_what_the_daemon_applied_is_logged_with_the_values_it_made_known(
                 # /drift is the same model as `drift --output json`: its summary and its fields.
                 status, body = await get_json(running.port, "/drift")
                 assert status == 200 and body["summary"]["resources"] == 9, body
+                # The README's walkthrough: a count beyond the scaler's maximum, set by hand, is
+                # drift, logged as such and put back within range.
+                ecs = boto3.client("ecs", region_name=aws.region, endpoint_url=aws.endpoint_url)
+                await asyncio.to_thread(
+                    ecs.update_service, cluster="node-app", service="node-app", desiredCount=20
+                )
+                await eventually(lambda: len(service_writes(logs)) == 3, within=30)
+                await eventually(
+                    lambda: (
+                        ecs.describe_services(cluster="node-app", services=["node-app"])["services"][0][
+                            "desiredCount"
+                        ]
+                        == 10
+                    )
+                )
         reconciled = [log for log in logs if log["event"] == "reconciled"]
         assert "known after apply" not in json.dumps(reconciled, default=str)
-        created, updated = service_writes(logs)
+        created, updated, healed = service_writes(logs)
         assert {field["path"]: field["desired"] for field in created["delta"]}["taskDefinition"] == "node-app"
         (revision,) = updated["delta"]
         assert revision["path"] == "taskDefinition"
         assert revision["desired"].endswith("task-definition/node-app:2")
+        # Each write says what it answered: a new document, an edit of one, or drift.
+        assert [log["status"] for log in (created, updated, healed)] == ["missing", "changed", "drifted"]
+        assert [(field["path"], field["live"], field["desired"]) for field in healed["delta"]] == [
+            ("desiredCount", 20, 10)
+        ]
 
     asyncio.run(scenario())
