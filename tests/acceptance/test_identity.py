@@ -226,7 +226,10 @@ def test_a_pruned_target_group_is_deleted_after_the_rule_that_forwards_to_it_in_
     network.write_text(plain + "      rules: []\n")
     pruned = run_cli(capsys, "apply", str(specs), "--prune")
     assert pruned.code == 0, pruned
-    assert pruned.writes == {"elbv2.DeleteRule": 1, "elbv2.DeleteTargetGroup": 1}, pruned.writes
+    # The load balancer's edited document also records its new spec hash (one AddTags).
+    assert pruned.writes == {"elbv2.DeleteRule": 1, "elbv2.AddTags": 1, "elbv2.DeleteTargetGroup": 1}, (
+        pruned.writes
+    )
     groups = {g["TargetGroupName"] for g in boto3.client("elbv2").describe_target_groups()["TargetGroups"]}
     assert groups == {"node-app"}
 

@@ -125,9 +125,11 @@ def test_prune_deletes_only_owned_unretained_resources_at_most_max_deletes_a_run
     assert {_orphans(first)[key] for key in deferred} == {"deferred: at most 5 deletions per pass"}
     assert len(_removed(18, 19) - deferred) == 5
     # Services go first (scaled to 0, then deleted; svc-18's scalable target before it), then target
-    # groups, then revisions; the three listener rules go with the load balancer's own update.
+    # groups, then revisions; the three listener rules go with the load balancer's own update, which
+    # records its edited document's spec hash (one AddTags).
     assert first.writes == {
         "elbv2.DeleteRule": 3,
+        "elbv2.AddTags": 1,
         "application-autoscaling.DeregisterScalableTarget": 1,
         "ecs.UpdateService": 2,
         "ecs.DeleteService": 2,

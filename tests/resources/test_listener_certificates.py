@@ -238,7 +238,11 @@ def test_certificates_removed_or_added_by_hand_or_dropped_from_the_spec_take_one
     assert engine_pass(aws, load(tmp_path)).writes == {"elbv2.RemoveListenerCertificates": 1}
 
     write_spec(tmp_path, a, b)
-    assert engine_pass(aws, load(tmp_path)).writes == {"elbv2.RemoveListenerCertificates": 1}
+    # An edit of the spec, unlike the two by hand: its change set also records the new spec hash.
+    assert engine_pass(aws, load(tmp_path)).writes == {
+        "elbv2.RemoveListenerCertificates": 1,
+        "elbv2.AddTags": 1,
+    }
     assert described(aws) == sorted([(a, True), (b, False)])
     assert not engine_pass(aws, load(tmp_path), apply=False).result.plan.has_changes
 
@@ -290,5 +294,10 @@ def test_an_http_listener_turned_https_gets_its_default_certificate_then_its_lis
     changed = engine_pass(aws, load(tmp_path))
 
     assert changed.result.ok, changed.result.execution
-    assert changed.writes == {"elbv2.ModifyListener": 1, "elbv2.AddListenerCertificates": 1}
+    # With the edited document's spec hash, recorded in the same change set.
+    assert changed.writes == {
+        "elbv2.ModifyListener": 1,
+        "elbv2.AddListenerCertificates": 1,
+        "elbv2.AddTags": 1,
+    }
     assert not engine_pass(aws, load(tmp_path), apply=False).result.plan.has_changes

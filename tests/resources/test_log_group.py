@@ -149,9 +149,19 @@ def test_each_pass_reads_log_groups_fifty_names_a_call_and_the_tags_of_each(
 @pytest.mark.parametrize(
     ("edit", "expected_writes", "retention"),
     [
-        (("retentionInDays: 14", "retentionInDays: 30"), {"logs.PutRetentionPolicy": 1}, 30),
-        (("retentionInDays: 14", "retentionInDays: never"), {"logs.DeleteRetentionPolicy": 1}, None),
-        # Left out of the spec: no longer managed, so the group keeps what it has.
+        # Each edit also records the edited document's spec hash (one TagResource) ...
+        (
+            ("retentionInDays: 14", "retentionInDays: 30"),
+            {"logs.PutRetentionPolicy": 1, "logs.TagResource": 1},
+            30,
+        ),
+        (
+            ("retentionInDays: 14", "retentionInDays: never"),
+            {"logs.DeleteRetentionPolicy": 1, "logs.TagResource": 1},
+            None,
+        ),
+        # ... unless nothing is to change. Left out of the spec: no longer managed, so the group
+        # keeps what it has.
         (("  retentionInDays: 14\n", ""), {}, 14),
     ],
     ids=["changed", "never-expire", "left-out"],
@@ -181,10 +191,11 @@ def test_a_kms_key_is_set_at_create_then_removed_and_put_back_with_one_call_each
     }
     assert describe(aws)["kmsKeyId"] == KEY
     without_key = load(write(tmp_path, with_key.replace(KEY, "none")))
-    assert engine_pass(aws, without_key).writes == {"logs.DisassociateKmsKey": 1}
+    # Each edit also records the edited document's spec hash.
+    assert engine_pass(aws, without_key).writes == {"logs.DisassociateKmsKey": 1, "logs.TagResource": 1}
     assert "kmsKeyId" not in describe(aws)
     other_key = load(write(tmp_path, with_key.replace(KEY, OTHER_KEY)))
-    assert engine_pass(aws, other_key).writes == {"logs.AssociateKmsKey": 1}
+    assert engine_pass(aws, other_key).writes == {"logs.AssociateKmsKey": 1, "logs.TagResource": 1}
     assert describe(aws)["kmsKeyId"] == OTHER_KEY
     assert engine_pass(aws, other_key).writes == {}
 
