@@ -190,5 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())
