@@ -16,7 +16,7 @@ import json
 import os
 import pathlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
@@ -666,11 +666,7 @@ def _render_engine_result(
         where = f"{error['kind']}/{error['name']}: " if error.get("kind") else ""
         print(f"error: {where}{error['message']}", file=sys.stderr)
     if command == "apply":
-        writes = sum(count for call, count in calls.items() if _is_write(call))
-        verdict = "converged" if code == EXIT_OK else "not converged"
-        did = summary.text if summary.counts else "nothing to change"
-        made = f"{_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all"
-        print(f"{verdict}: {did}; {made}")
+        print(_apply_verdict(summary, calls, code))
         if steady:
             print("steady: every rollout reached steady state")
     elif summary.counts:
@@ -797,14 +793,19 @@ def _render_estate_result(arguments: argparse.Namespace, *, command: str, outcom
     targets = _plural(len(outcomes), "target")
     failing = f"; {len(failed)} of {targets} failed: {', '.join(failed)}" if failed else f" in {targets}"
     if applied:
-        writes = sum(count for call, count in calls.items() if _is_write(call))
-        verdict = "converged" if code == EXIT_OK else "not converged"
-        did = summary.text if summary.counts else "nothing to change"
-        made = f"{_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all"
-        print(f"{verdict}: {did}{failing}; {made}")
+        print(_apply_verdict(summary, calls, code, failing=failing))
     else:
         print(f"{summary.text}{failing}")
     return code
+
+
+def _apply_verdict(summary: Any, calls: Mapping[str, int], code: int, *, failing: str = "") -> str:
+    """`apply`'s last line: whether it converged, what it did, and the calls it took."""
+    writes = sum(count for call, count in calls.items() if _is_write(call))
+    verdict = "converged" if code == EXIT_OK else "not converged"
+    did = summary.text if summary.counts else "nothing to change"
+    made = f"{_plural(writes, 'write call')}, {_plural(sum(calls.values()), 'call')} in all"
+    return f"{verdict}: {did}{failing}; {made}"
 
 
 def _markdown_text(text: str | None) -> str:

@@ -19,7 +19,14 @@ carries its ownership tags from its creating call.
 
 The local AWS (moto) lists ECS clusters, services and task definitions, ELBv2 load balancers and
 target groups and EC2 security groups; `reconciler.local.patches` adds ECR repositories and names
-log groups `logs:log-group` as AWS does.
+log groups `logs:log-group` as AWS does. It lists no Application Auto Scaling object (its scalable
+targets drop their tags), which no kind asks for: a service's scaling is read with the service.
+Probed on it: a deleted target group or log group leaves the listing at once, but a deleted ECS
+cluster or service and a deregistered task definition revision stay in it, INACTIVE and tagged
+(AWS keeps INACTIVE revisions indefinitely and INACTIVE clusters and services for a while; whether
+its index lists them is unverified). Such a leftover is a candidate no document claims, so its kind
+lists its own on every pass (tests/acceptance/test_ownership.py pins that cost): more reads, never
+a wrong orphan, since the kind's listing skips what is INACTIVE.
 
 Where the role may not call `tag:GetResources`, AccessDenied is said once in the log and every
 kind lists its own from then on; any other failure of the sweep falls back for that pass.

@@ -509,9 +509,7 @@ def _load_node(
     try:
         manifest = manifest_type.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as error:
-        for detail in error.errors():
-            path, message = translate_error(detail, data)
-            result.errors.append(error_at(path, message))
+        _record_invalid(error, data, result, error_at)
         if name_text:
             result.invalid_keys.add((kind, name_text))
         return
@@ -525,6 +523,13 @@ def _load_node(
             positions=MappingProxyType(positions),
         )
     )
+
+
+def _record_invalid(error: ValidationError, data: dict[Any, Any], result: _FileResult, error_at: Any) -> None:
+    """Every problem pydantic found in one document, as errors at their fields' lines."""
+    for detail in error.errors():
+        path, message = translate_error(detail, data)
+        result.errors.append(error_at(path, message))
 
 
 def _load_target(
@@ -541,9 +546,7 @@ def _load_target(
     try:
         manifest = TargetManifest.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as error:
-        for detail in error.errors():
-            path, message = translate_error(detail, data)
-            result.errors.append(error_at(path, message))
+        _record_invalid(error, data, result, error_at)
         if isinstance(name, str):
             result.invalid_targets.add(name)
         return

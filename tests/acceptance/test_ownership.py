@@ -4,6 +4,7 @@ deletes only what it owns, honours `deletion-policy: retain`, `--max-deletes` an
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,54 @@ GUARD = (
     "not pruned: the spec set would prune more than half of what is owned (or has no documents); "
     "pass --allow-mass-prune to confirm"
 )
+ORPHAN_KINDS = (
+    "Cluster",
+    "LogGroup",
+    "Repository",
+    "TargetGroup",
+    "LoadBalancer",
+    "TaskDefinition",
+    "Service",
+)
+"""Every kind of specs/node-app but SecurityGroup, of which it has two."""
+ORPHAN_READS = {
+    # The sweep: one page lists every object this instance owns, and each kind finds one of its own
+    # that no document claims, so each kind lists its own as it would without the tagging API ...
+    "resourcegroupstaggingapi.GetResources": 1,
+    "ecs.ListClusters": 1,
+    "ecs.DescribeClusters": 1,
+    "ecs.ListServices": 4,  # in each of the four clusters, blue's and the hand-made one included
+    "ecs.DescribeServices": 2,
+    "application-autoscaling.DescribeScalableTargets": 1,
+    "ecs.ListTaskDefinitions": 1,
+    "ecs.DescribeTaskDefinition": 2,
+    "ecs.ListTagsForResource": 1,
+    "ec2.DescribeSecurityGroups": 1,
+    "elbv2.DescribeLoadBalancers": 1,
+    "elbv2.DescribeTargetGroups": 1,
+    "elbv2.DescribeTags": 2,
+    # ... and ECR and CloudWatch Logs, which filter on no tag, read the tags of each object no
+    # document claims: old-app's, blue-app's and the hand-made one.
+    "ecr.DescribeRepositories": 1,
+    "ecr.ListTagsForResource": 3,
+    "logs.DescribeLogGroups": 1,
+    "logs.ListTagsForResource": 3,
+}
+"""What `plan` reads beyond the documents' own objects when every kind has an orphan."""
+LINGERING_READS = {
+    "resourcegroupstaggingapi.GetResources": 1,
+    "ecs.ListClusters": 1,
+    "ecs.DescribeClusters": 1,
+    "ecs.ListServices": 4,
+    "ecs.DescribeServices": 1,
+    "ecs.ListTaskDefinitions": 1,
+    "ecs.DescribeTaskDefinition": 1,
+}
+"""What `plan` still reads beyond the documents' own objects once the orphans are deleted. A deleted
+ECS object stays, tagged and INACTIVE (a task definition revision indefinitely on AWS, a cluster or
+a service for a while), and the local AWS's GetResources still lists all three (whether AWS's index
+does is unverified): their kinds list their own to find no orphan. A cost to remove (untagging on
+delete, say), pinned so that the change shows."""
 
 
 def test_an_unowned_target_group_with_the_specs_name_is_a_conflict_left_untouched_and_blocks_its_dependants(
@@ -222,3 +271,72 @@ def test_an_empty_folder_tears_the_stack_down_only_with_prune_and_allow_mass_pru
     assert (after.code, after.resources) == (0, []), after
     clusters = console.ecs.describe_clusters(clusters=[NA])["clusters"]
     assert [cluster["status"] for cluster in clusters] in ([], ["INACTIVE"])
+
+
+def _renamed_copy(folder: Path, app: str) -> Path:
+    """specs/node-app with every name `node-app` → `app`: a second stack with one object of each kind."""
+    folder.mkdir(parents=True)
+    for source in NODE_APP.glob("*.yaml"):
+        (folder / source.name).write_text(source.read_text().replace("node-app", app))
+    return folder
+
+
+def test_orphans_of_every_kind_are_found_through_the_tagging_sweep_and_pruned_and_nothing_else_is(
+    capsys: pytest.CaptureFixture[str], console: Console, tmp_path: Path
+) -> None:
+    """Issue 10: a stack removed from git leaves one orphan of each kind. The one tagging sweep
+    names candidates of every kind, so each kind lists its own (and only then): `plan` finds all
+    nine objects, `apply --prune` deletes them, and another instance's stack and objects made by
+    hand (same kinds, some with the same look) are never read as orphans nor touched."""
+    estate = tmp_path / "estate"
+    shutil.copytree(NODE_APP, estate / NA)
+    _renamed_copy(tmp_path / "blue", "blue-app")
+    assert run_cli(capsys, "apply", str(tmp_path / "blue"), "--instance", "blue").code == 0
+    console.ecs.create_cluster(clusterName="hand-made", tags=[{"key": "app", "value": "old-app"}])
+    console.logs.create_log_group(logGroupName="/ecs/hand-made", tags={"app": "old-app"})
+    console.ecr.create_repository(repositoryName="hand-made")
+    console.ec2.create_security_group(
+        GroupName="hand-made", Description="by hand", VpcId=console.default_vpc()
+    )
+    assert run_cli(capsys, "apply", str(estate)).code == 0
+    wanted = inventory(console)
+
+    _renamed_copy(estate / "old-app", "old-app")
+    assert run_cli(capsys, "apply", str(estate)).code == 0
+    shutil.rmtree(estate / "old-app")
+    documents_only = run_cli(capsys, "apply", str(estate))  # apply reads no orphans without --prune
+    assert documents_only.writes == {}, documents_only
+
+    planned = run_cli(capsys, "plan", str(estate))
+    assert planned.code == 2, planned  # changes: nine to delete
+    assert {(r["kind"], r["name"]) for r in planned.resources if r["status"] == "orphaned"} == {
+        (kind, "old-app") for kind in ORPHAN_KINDS
+    } | {("SecurityGroup", "old-app-alb"), ("SecurityGroup", "old-app-tasks")}
+    more = {
+        call: count - documents_only.calls.get(call, 0)
+        for call, count in planned.calls.items()
+        if count != documents_only.calls.get(call, 0)
+    }
+    assert more == ORPHAN_READS, more
+
+    for _ in range(5):  # deletions in dependency order, at most --max-deletes a pass
+        pruned = run_cli(capsys, "apply", str(estate), "--prune")
+        if pruned.code == 0:
+            break
+    assert pruned.code == 0, pruned
+    done = run_cli(capsys, "plan", str(estate), "--prune")
+    assert (done.code, done.changed) == (0, {}), done
+    # Blue's stack and the hand-made objects are all there; old-app's cluster is deleted (the local
+    # AWS, as AWS may for a while, still lists it, INACTIVE).
+    (cluster,) = console.ecs.describe_clusters(clusters=["old-app"])["clusters"]
+    assert cluster["status"] == "INACTIVE"
+    after = inventory(console)
+    after["cluster"].pop("old-app", None)
+    assert after == wanted
+    # No orphan is left, but the sweep still lists what was deleted and stays tagged: the INACTIVE
+    # cluster, service and task definition revision, so those three kinds still list their own.
+    assert {
+        call: count - documents_only.calls.get(call, 0)
+        for call, count in done.calls.items()
+        if count != documents_only.calls.get(call, 0)
+    } == LINGERING_READS, done
