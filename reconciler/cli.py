@@ -1036,35 +1036,12 @@ def _run(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    refusal = _targets_refusal(arguments.paths)
-    if refusal:
-        print(f"error: {refusal}", file=sys.stderr)
-        return EXIT_FAILED
     configure_logging(json_lines=None if arguments.output == OUTPUT_TEXT else True)
     try:
         return _run_daemon(arguments, http_token=http_token, lease=lease)
     except (StartupError, AwsError) as error:
         print(f"error: {_startup_message(error)}", file=sys.stderr)
         return EXIT_FAILED
-
-
-def _targets_refusal(paths: Sequence[str]) -> str:
-    """Why `run` cannot start on these spec files: they place documents in Targets, which the
-    daemon does not converge yet (each namespace would need its own engine, and its failures kept
-    apart). "" otherwise, and for files that do not load: the daemon reports those as it always
-    has. A git source is checked by the daemon's loader, which refuses such a set."""
-    from reconciler.resources.registry import load_estate
-
-    if not paths:
-        return ""
-    estate, _ = load_estate(paths)
-    if estate is None or not (estate.has_targets or None not in estate.namespaces):
-        return ""
-    names = ", ".join(target.name for target in estate.targets)
-    return (
-        f"run does not converge Targets and namespaces yet (Targets: {names}); "
-        "use plan, apply and drift, which do"
-    )
 
 
 def _startup_message(error: Exception) -> str:

@@ -28,7 +28,6 @@ from reconciler.aws.calls import CallCounter, difference, is_write
 from reconciler.aws.errors import AwsError
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings, WorkQueue
-from reconciler.daemon.sources import SpecSnapshot, SpecSource
 from reconciler.daemon.subscribers import (
     EventTeller,
     MetricsRecorder,
@@ -54,6 +53,7 @@ from reconciler.engine.result import (
     requeue_for,
     result_of,
 )
+from reconciler.engine.session import DeferredEngine
 from reconciler.plan.steps import Action, Plan, ResourceKey
 from reconciler.resources.base import TerminalPlanError
 from reconciler.resources.rollout import Rollout, RolloutFailure, RolloutState, read_rollout
@@ -116,18 +116,23 @@ class Controller:
     def __init__(
         self,
         *,
-        engine: Engine,
-        source: SpecSource,
+        engine: Engine | DeferredEngine,
         settings: DaemonSettings,
         metrics: Metrics,
         clock: Callable[[], float],
         wall_clock: Callable[[], float],
         call_counter: CallCounter | None = None,
         leadership: Leadership | None = None,
+        work_only_while_leading: bool = False,
         notifier: Notifier | None = None,
     ) -> None:
+        """`engine`: a Target's is a `DeferredEngine`, opened by the first pass that needs it.
+        `work_only_while_leading`: without the lease, run no pass at all (a shard another replica
+        holds: reading its account too would spend that account's budget twice for nothing); else
+        a follower observes and reports without writing (the leader lease's standby)."""
         self._engine = engine
-        self._source = source
+        self._plan_settings = engine.plan_settings if isinstance(engine, DeferredEngine) else engine.settings.plan
+        self._work_only_while_leading = work_only_while_leading
         self.settings = settings
         self.metrics = metrics
         self._clock = clock
@@ -145,12 +150,10 @@ class Controller:
         self.reports: list[ResourceReport] = []
         self.spec_set: SpecSet | None = None
         self.revision = ""
-        self.spec_errors: tuple[Any, ...] = ()
         self.last_error = ""
         self.last_full_sync: float | None = None
         """Wall-clock time of the last pass that observed and planned everything without error."""
         self.heartbeat = clock()
-        self.metrics.spec_valid.set(value=0.0)  # until a valid set is loaded
         self.aws_reachable = False
         self.aws_unreachable_because = ""
         """The error of the last pass that could not reach AWS ("" once a pass did), for /readyz."""
@@ -174,22 +177,11 @@ class Controller:
 
     # --- intake ------------------------------------------------------------------------------------
 
-    def accept(self, snapshot: SpecSnapshot) -> None:
-        """A new snapshot: a valid one replaces the spec set; an invalid one is reported and ignored."""
-        self.metrics.spec_load_errors.set(value=len(snapshot.errors))
-        if not snapshot.ok or snapshot.spec_set is None:
-            self.spec_errors = snapshot.errors
-            self.metrics.spec_valid.set(value=0.0)
-            log.error(
-                "spec set invalid; keeping the last good one",
-                revision=snapshot.revision,
-                errors=[str(error) for error in snapshot.errors],
-            )
-            return
-        self.spec_set, self.revision, self.spec_errors = snapshot.spec_set, snapshot.revision, ()
-        self.metrics.spec_valid.set(value=1.0)
-        self.metrics.last_good_spec_load.set(value=self._wall_clock())
-        keys = set(snapshot.spec_set.keys())
+    def load(self, spec_set: SpecSet, *, revision: str) -> None:
+        """A new valid spec set (this namespace's, from `reconciler.daemon.fleet`): every key is due.
+        An invalid edit never reaches a controller: the fleet reports it and the set in force stays."""
+        self.spec_set, self.revision = spec_set, revision
+        keys = set(spec_set.keys())
         self._forget_all_but(keys)
         # A new revision may fix what a terminal error was waiting for, in this document or in one
         # it depends on: every key gets one more try (level-triggered: one batched pass).
@@ -199,7 +191,7 @@ class Controller:
             self._next_reason = PassReason.CHANGE
         for key in keys:
             self.queue.add(key)
-        log.info("spec set loaded", revision=snapshot.revision, documents=len(snapshot.spec_set))
+        log.info("spec set loaded", revision=revision, documents=len(spec_set))
         self._wake.set()
 
     @property
@@ -213,15 +205,6 @@ class Controller:
         for key in self._status_board.forget_all_but(keys):
             self.queue.discard(key)
 
-    async def follow(self, source_stopped: asyncio.Event | None = None) -> None:
-        """Feed snapshots from the source into the controller until cancelled."""
-        try:
-            async for snapshot in self._source.snapshots():
-                self.accept(snapshot)
-        finally:
-            if source_stopped is not None:
-                source_stopped.set()
-
     # --- the loop ----------------------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -230,6 +213,9 @@ class Controller:
             self.heartbeat = self._clock()
             # Without a spec set yet, the first one to load starts a full pass anyway.
             took_the_lease = self._took_the_lease()
+            if self._work_only_while_leading and not self._led:
+                await self._wait(stopping)  # until the lease is taken (or the loop stops)
+                continue
             if self.spec_set is not None and (took_the_lease or self._clock() >= self._next_resync):
                 self._resync()
             due = self.queue.take_due() if self.spec_set is not None else set()
@@ -303,7 +289,7 @@ class Controller:
         return pass_writes(
             mode=self.settings.mode,
             holds_lease=self.holds_lease,
-            report_only=self._engine.settings.plan.report_only,
+            report_only=self._plan_settings.report_only,
         )
 
     async def run_pass(self, due: set[ResourceKey]) -> None:
@@ -319,12 +305,13 @@ class Controller:
             try:
                 # Finding orphans lists whole accounts: on resyncs and spec changes only, not on
                 # every quick re-check of a rollout.
-                orphans = self._look_for_orphans and self._engine.settings.plan.prune
+                engine = await self._engine.engine() if isinstance(self._engine, DeferredEngine) else self._engine
+                orphans = self._look_for_orphans and self._plan_settings.prune
                 last = self._last_observation
                 if reason is PassReason.REQUEUE and last is not None and last[0] is spec_set:
                     # A re-check of the due keys (a rollout, a retry, the look after a write):
                     # only their objects are read again, not the whole estate.
-                    observation = await self._engine.observe_again(
+                    observation = await engine.observe_again(
                         spec_set, frozenset(due), last[1], following=frozenset(due & self._following)
                     )
                 elif reason is PassReason.CHANGE and last is not None and not orphans:
@@ -335,9 +322,9 @@ class Controller:
                     # say) must not be planned from what was read before the write.
                     affected = spec_set.graph.affected_by(changed_documents(last[0], spec_set))
                     unsettled = set(spec_set.keys()) - self._settled
-                    observation = await self._engine.observe_again(spec_set, affected | unsettled, last[1])
+                    observation = await engine.observe_again(spec_set, affected | unsettled, last[1])
                 else:
-                    observation = await self._engine.observe(spec_set, orphans=orphans)
+                    observation = await engine.observe(spec_set, orphans=orphans)
                 self._last_observation = (spec_set, observation)
                 self._look_for_orphans = False
             except (AwsError, TerminalPlanError) as error:
@@ -346,9 +333,7 @@ class Controller:
             self.aws_reachable, self.aws_unreachable_because = True, ""
             # The write policy is decided once, here, for the whole pass: in report mode, or
             # without the lease, every resource is planned as held and nothing below writes.
-            plan = self._engine.plan(
-                spec_set, observation, mode=self.settings.mode, holds_lease=self.holds_lease
-            )
+            plan = engine.plan(spec_set, observation, mode=self.settings.mode, holds_lease=self.holds_lease)
             # Orphans are pruned in the pass that found them: they have no document to queue.
             to_run = Plan(
                 tuple(
@@ -364,7 +349,7 @@ class Controller:
                 # The lease is asked again before every call: a fence for a lease lost mid-pass,
                 # not a second policy decision.
                 execution = await self._until_the_lease_is_lost(
-                    self._engine.execute(to_run, observation, may_write=lambda: self.holds_lease)
+                    engine.execute(to_run, observation, may_write=lambda: self.holds_lease)
                 )
                 if execution is None:
                     self._writes_stopped(due)
@@ -550,14 +535,13 @@ class Controller:
     # --- views -------------------------------------------------------------------------------------
 
     def status_json(self) -> dict[str, Any]:
+        """This namespace's part of `/status` (the fleet adds the source and the spec errors)."""
         # Resource fields come from reports, already protected; errors may quote what AWS said.
         return mask_mapping(
             {
                 "revision": self.revision,
-                "source": self._source.location,
                 "mode": self.settings.mode,
                 "writing": self.writing,
-                "specErrors": [str(error) for error in self.spec_errors],
                 "lastError": self.last_error,
                 "lastFullSync": self.last_full_sync,
                 "resources": [status.as_json() for status in self.statuses.values()],

@@ -1,8 +1,8 @@
 """The daemon's HTTP endpoints: /healthz, /readyz, /metrics, /status and /drift.
 
 Served by aiohttp (already under aiobotocore) on `--listen` (127.0.0.1:8080 by default). Read-only
-views of the controller; nothing here changes state. Started and stopped by `reconciler.daemon.run`
-(`GuardedSite`, `install_rate_limited_loop_errors`).
+views of the fleet of controllers (`reconciler.daemon.fleet`); nothing here changes state. Started
+and stopped by `reconciler.daemon.run` (`GuardedSite`, `install_rate_limited_loop_errors`).
 
 The server faces the network: 1,100 slow-header connections once held every descriptor of the
 process, starving /healthz and the AWS clients, and logged 226 MB of tracebacks. So each
@@ -18,25 +18,15 @@ import asyncio
 import hmac
 import resource
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from reconciler.daemon.controller import Controller
-from reconciler.engine.report import render_markdown, report_as_json, summarise
-
-
-class LeadershipView(Protocol):
-    @property
-    def is_leader(self) -> bool: ...
-
-    @property
-    def leader_identity(self) -> str | None: ...
-
+from reconciler.daemon.fleet import Fleet
 
 _log = structlog.get_logger(__name__)
 
@@ -45,74 +35,41 @@ PROTECTED_PATHS = frozenset({"/status", "/drift", "/metrics"})
 
 
 def build_app(
-    controller: Controller,
+    fleet: Fleet,
     *,
     clock: Callable[[], float],
     liveness_seconds: float,
-    leadership: LeadershipView | None = None,
     leadership_known: Callable[[], bool] = lambda: True,
     token: str | None = None,
 ) -> web.Application:
-    """`liveness_seconds`: how long the loop may go without a heartbeat before /healthz fails.
+    """`liveness_seconds`: how long a loop may go without a heartbeat before /healthz fails.
     `token`: when set, `PROTECTED_PATHS` answer 401 without `Authorization: Bearer TOKEN`."""
 
     async def healthz(_: web.Request) -> web.Response:
-        stalled = clock() - controller.heartbeat
+        stalled = clock() - fleet.stalled_since
         if stalled > liveness_seconds:
             return web.json_response({"ok": False, "reason": f"loop stalled for {stalled:.0f} s"}, status=503)
         return web.json_response({"ok": True})
 
     async def readyz(_: web.Request) -> web.Response:
-        # Ready means: a valid spec set is in force and AWS answers, so this replica converges.
-        # An invalid edit does not take that away (the last good set stays in force and is
-        # converged), so it is named in `reasons` without making the replica unready: pulling a
-        # working replica out of service would not bring the edit any closer to valid.
-        reasons = []
-        ready = True
-        if controller.spec_set is None:
-            ready = False
-            reasons.append("no valid spec set loaded" + _spec_errors_summary(controller.spec_errors))
-        elif controller.spec_errors:
-            reasons.append(
-                "the latest spec edit is invalid"
-                + _spec_errors_summary(controller.spec_errors)
-                + f"; the last good set (revision {controller.revision}) stays in force"
-            )
-        if not controller.aws_reachable:
-            ready = False
-            because = controller.aws_unreachable_because
-            reasons.append(f"AWS not reachable: {because}" if because else "AWS not reached yet")
-        if not leadership_known():
-            ready = False
-            reasons.append("leadership not known yet")
+        ready, reasons = fleet.readiness(leadership_known=leadership_known())
         return web.json_response({"ok": ready, "reasons": reasons}, status=200 if ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
-            text=controller.metrics.render(),
+            text=fleet.metrics_text(),
             content_type="text/plain",
             charset="utf-8",
             headers={"X-Content-Format": "prometheus-0.0.4"},
         )
 
     async def status(_: web.Request) -> web.Response:
-        body = controller.status_json()
-        if leadership is not None:
-            body["leader"] = {"isLeader": leadership.is_leader, "holder": leadership.leader_identity}
-        return web.json_response(body)
+        return web.json_response(fleet.status_json())
 
     async def drift(request: web.Request) -> web.Response:
         if request.query.get("format") == "markdown":
-            return web.Response(text=render_markdown(controller.reports), content_type="text/markdown")
-        # Drift (and what is missing, orphaned, in conflict) in `resources`; changes of the specs
-        # not applied yet apart, in `changes`: git moved, nobody changed AWS.
-        differing = [r for r in report_as_json(controller.reports) if r["status"] != "in-sync"]
-        drifted = [r for r in differing if r["status"] != "changed"]
-        changes = [r for r in differing if r["status"] == "changed"]
-        summary = summarise(controller.reports).as_json()
-        return web.json_response(
-            {"revision": controller.revision, "summary": summary, "resources": drifted, "changes": changes}
-        )
+            return web.Response(text=fleet.drift_markdown(), content_type="text/markdown")
+        return web.json_response(fleet.drift_json())
 
     app = web.Application(middlewares=[_bearer_token(token)] if token else [])
     app.router.add_get("/healthz", healthz)
@@ -121,14 +78,6 @@ def build_app(
     app.router.add_get("/status", status)
     app.router.add_get("/drift", drift)
     return app
-
-
-def _spec_errors_summary(errors: Sequence[object]) -> str:
-    """`: 2 errors, the first file.yaml:12: ...`, or "" without errors."""
-    if not errors:
-        return ""
-    count = f"{len(errors)} error" if len(errors) == 1 else f"{len(errors)} errors"
-    return f" ({count}, the first: {errors[0]})"
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -8,7 +8,7 @@ dependency; the tests parse the output with the reference parser.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 LabelValues = tuple[str, ...]
@@ -54,8 +54,11 @@ class Counter(_Family):
         self.values[labels] = max(total, self.values.get(labels, 0.0))
 
     def render(self) -> list[str]:
-        return self.header() + [
-            f"{self.name}{_labels(self.label_names, labels)} {_number(value)}"
+        return self.header() + self.samples()
+
+    def samples(self, extra: Mapping[str, str] | None = None) -> list[str]:
+        return [
+            f"{self.name}{_labels(self.label_names, labels, extra)} {_number(value)}"
             for labels, value in sorted(self.values.items())
         ]
 
@@ -73,8 +76,11 @@ class Gauge(_Family):
         self.values = dict(values)
 
     def render(self) -> list[str]:
-        return self.header() + [
-            f"{self.name}{_labels(self.label_names, labels)} {_number(value)}"
+        return self.header() + self.samples()
+
+    def samples(self, extra: Mapping[str, str] | None = None) -> list[str]:
+        return [
+            f"{self.name}{_labels(self.label_names, labels, extra)} {_number(value)}"
             for labels, value in sorted(self.values.items())
         ]
 
@@ -97,14 +103,18 @@ class Histogram(_Family):
         self.sums[labels] = self.sums.get(labels, 0.0) + value
 
     def render(self) -> list[str]:
-        lines = self.header()
+        return self.header() + self.samples()
+
+    def samples(self, extra: Mapping[str, str] | None = None) -> list[str]:
+        lines = []
         for labels, counts in sorted(self.counts.items()):
             for bound, count in zip((*self.buckets, math.inf), counts, strict=True):
-                lines.append(
-                    f"{self.name}_bucket{_labels(self.label_names, labels, {'le': _number(bound)})} {count}"
-                )
-            lines.append(f"{self.name}_sum{_labels(self.label_names, labels)} {_number(self.sums[labels])}")
-            lines.append(f"{self.name}_count{_labels(self.label_names, labels)} {counts[-1]}")
+                le = {**(extra or {}), "le": _number(bound)}
+                lines.append(f"{self.name}_bucket{_labels(self.label_names, labels, le)} {count}")
+            lines.append(
+                f"{self.name}_sum{_labels(self.label_names, labels, extra)} {_number(self.sums[labels])}"
+            )
+            lines.append(f"{self.name}_count{_labels(self.label_names, labels, extra)} {counts[-1]}")
         return lines
 
 
@@ -189,9 +199,27 @@ class Metrics:
             label_names=("name",),
         )
         self.leader = Gauge("ecs_reconciler_leader", "1 while this replica holds the lease and may write.")
+        self.targets = Gauge(
+            "ecs_reconciler_target_info",
+            "1 per Target of the estate in force, with its account and Region (join on `target`).",
+            label_names=("target", "account", "region"),
+        )
 
     def families(self) -> Iterable[Counter | Gauge | Histogram]:
         return (value for value in vars(self).values() if isinstance(value, Counter | Gauge | Histogram))
 
     def render(self) -> str:
         return "\n".join(line for family in self.families() for line in family.render()) + "\n"
+
+
+def render_labelled(parts: Sequence[tuple[Mapping[str, str], Metrics]]) -> str:
+    """Several registries of the same families as one exposition: each family's help and type
+    once, then every part's samples with that part's extra labels (the daemon's own metrics with
+    none, each target's with `target`)."""
+    families = [list(metrics.families()) for _, metrics in parts]
+    lines: list[str] = []
+    for index, family in enumerate(families[0] if families else []):
+        lines += family.header()
+        for (extra, _), of_part in zip(parts, families, strict=True):
+            lines += of_part[index].samples(extra)
+    return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import structlog
@@ -25,7 +25,8 @@ from reconciler.aws.calls import CallCounter
 from reconciler.aws.clients import AwsClients
 from reconciler.aws.errors import AwsError
 from reconciler.aws.settings import AwsSettings
-from reconciler.daemon.controller import Controller, DaemonSettings
+from reconciler.daemon.controller import Controller, DaemonSettings, Leadership
+from reconciler.daemon.fleet import Fleet, TargetRun
 from reconciler.daemon.http import (
     GuardedSite,
     HttpLimits,
@@ -41,11 +42,16 @@ from reconciler.daemon.leader import (
 )
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.notify import WebhookNotifier
+from reconciler.daemon.shards import ShardCoordinator
 from reconciler.daemon.sources import FolderSource, GitSource, SpecSource
 from reconciler.engine.clients import EngineClients
+from reconciler.engine.estate import target_aws_settings
 from reconciler.engine.observe import ProcessCache
 from reconciler.engine.reconcile import Engine, EngineSettings
+from reconciler.engine.session import DeferredEngine
 from reconciler.resources.base import PlanSettings
+from reconciler.spec.estate import Namespace
+from reconciler.spec.targets import Target
 
 log = structlog.get_logger(__name__)
 
@@ -89,11 +95,22 @@ class StartupError(Exception):
 class RunningDaemon:
     """Handles a test or the CLI can use while the daemon runs."""
 
-    controller: Controller
+    fleet: Fleet
     port: int
     leader: LeaderElector | None
+    """The default namespace's leader lease; None without a lease table."""
+    shards: ShardCoordinator | None
+    """The Targets' shard leases; None without a lease table."""
     calls: CallCounter
-    """Every AWS call attempt this daemon made."""
+    """Every AWS call attempt the daemon's own clients made (the default target's, the lease's)."""
+
+    @property
+    def controller(self) -> Controller:
+        """The default namespace's controller (a tree without Targets has no other)."""
+        run = self.fleet.run_of(None)
+        if run is None:
+            raise LookupError("no valid spec set with documents in the default namespace is loaded")
+        return run.controller
 
 
 def _source(options: RunOptions, workdir: Path) -> SpecSource:
@@ -114,7 +131,8 @@ async def run_daemon(
     `started` is called once the HTTP port is bound and the loop runs: what advertises the daemon
     (the CLI's banner) waits for it. Raises `StartupError` when the listen address cannot be
     bound and `AwsError` when AWS access cannot be set up (no Region, no credentials, a role that
-    cannot be assumed), both before anything was advertised.
+    cannot be assumed), both before anything was advertised. A Target's role is assumed later, by
+    the first pass that needs it: one that is refused fails that target alone.
     """
     loop = asyncio.get_running_loop()
     stopping = stop if stop is not None else asyncio.Event()
@@ -128,28 +146,35 @@ async def run_daemon(
             host=options.listen[0],
             advice="/status, /drift and /metrics answer anyone: pass --http-token-file or --http-token-env",
         )
-    metrics = Metrics()
     with tempfile.TemporaryDirectory(prefix="ecs-reconciler-") as workdir:
         async with AwsClients(options.aws) as aws:
             clients = await EngineClients.open(aws)
+            cache = ProcessCache()
             engine = Engine(
                 clients=clients,
                 settings=EngineSettings(region=aws.region, plan=options.plan),
-                cache=ProcessCache(),
+                cache=cache,
             )
-            leader = None
+            leader, shards = None, None
             if options.leader_table is not None:
-                lease = LeaderElectionSettings(
-                    **{
-                        **vars(options.lease),
-                        "lease_name": f"{options.lease.lease_name}/{options.plan.instance}",
-                    }
+                lease = replace(
+                    options.lease, lease_name=f"{options.lease.lease_name}/{options.plan.instance}"
                 )
+                identity = default_identity()
                 leader = LeaderElector(
                     await aws.dynamodb(),
                     table=options.leader_table,
-                    identity=default_identity(),
+                    identity=identity,
                     settings=lease,
+                    clock=loop.time,
+                )
+                # The Targets' shards live beside the leader lease, in a group of their own.
+                shards = ShardCoordinator(
+                    await aws.dynamodb(),
+                    table=options.leader_table,
+                    identity=identity,
+                    shards=(),
+                    settings=replace(lease, lease_name=f"{lease.lease_name}/targets"),
                     clock=loop.time,
                 )
             notifier = (
@@ -157,22 +182,73 @@ async def run_daemon(
                 if options.notify_webhook is not None
                 else None
             )
-            controller = Controller(
-                engine=engine,
-                source=_source(options, Path(workdir)),
-                settings=options.daemon,
-                metrics=metrics,
+
+            def new_run(namespace: Namespace, target: Target | None) -> TargetRun:
+                metrics = Metrics()
+                if target is None:
+                    return TargetRun(
+                        namespace=namespace,
+                        target=None,
+                        controller=_controller(
+                            engine, metrics, aws.counter, leader, work_only_while_leading=False
+                        ),
+                        metrics=metrics,
+                        cache=cache,
+                        region=aws.region,
+                        lease=leader,
+                    )
+                deferred = DeferredEngine(
+                    target_aws_settings(options.aws, target),
+                    replace(options.plan, namespace=namespace),
+                    cache=(target_cache := ProcessCache()),
+                )
+                shard = shards.lease(target.name) if shards is not None else None
+                return TargetRun(
+                    namespace=namespace,
+                    target=target,
+                    controller=_controller(
+                        deferred, metrics, deferred.counter, shard, work_only_while_leading=shard is not None
+                    ),
+                    metrics=metrics,
+                    cache=target_cache,
+                    region=target.region,
+                    engine=deferred,
+                    lease=shard,
+                )
+
+            def _controller(
+                engine: Engine | DeferredEngine,
+                metrics: Metrics,
+                counter: CallCounter,
+                lease: Leadership | None,
+                *,
+                work_only_while_leading: bool,
+            ) -> Controller:
+                return Controller(
+                    engine=engine,
+                    settings=options.daemon,
+                    metrics=metrics,
+                    clock=loop.time,
+                    wall_clock=time.time,
+                    call_counter=counter,
+                    leadership=lease,
+                    work_only_while_leading=work_only_while_leading,
+                    notifier=notifier,
+                )
+
+            source = _source(options, Path(workdir))
+            fleet = Fleet(
+                new_run=new_run,
+                metrics=Metrics(),
+                source_location=source.location,
                 clock=loop.time,
                 wall_clock=time.time,
-                call_counter=aws.counter,
-                leadership=leader,
-                notifier=notifier,
+                shards=shards,
             )
             app = build_app(
-                controller,
+                fleet,
                 clock=loop.time,
                 liveness_seconds=max(60.0, options.daemon.resync_seconds),
-                leadership=leader,
                 leadership_known=(lambda: leader is None or leader.leader_identity is not None),
                 token=options.http_token,
             )
@@ -191,13 +267,15 @@ async def run_daemon(
             log.info("listening", host=options.listen[0], port=port, mode=options.daemon.mode)
             try:
                 async with asyncio.TaskGroup() as group:
-                    follow = group.create_task(controller.follow())
+                    follow = group.create_task(fleet.follow(source.snapshots()))
                     election = group.create_task(leader.run()) if leader is not None else None
                     if started is not None:
                         started(
-                            RunningDaemon(controller=controller, port=port, leader=leader, calls=aws.counter)
+                            RunningDaemon(
+                                fleet=fleet, port=port, leader=leader, shards=shards, calls=aws.counter
+                            )
                         )
-                    loop_task = group.create_task(controller.run(stopping))
+                    loop_task = group.create_task(fleet.run(stopping))
                     await stopping.wait()
                     log.info("stopping: finishing the pass in flight")
                     follow.cancel()
@@ -209,17 +287,23 @@ async def run_daemon(
                     if election is not None:
                         election.cancel()
             finally:
-                if leader is not None:
-                    try:
-                        await leader.release()
-                    except (AwsError, LeaderElectionError) as error:
-                        # The lease then expires on its own; another replica waits that long.
-                        log.warning("could not release the lease", error=str(error))
+                await _release(leader, fleet)
                 if notifier is not None:
                     await notifier.close()
                 await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+async def _release(leader: LeaderElector | None, fleet: Fleet) -> None:
+    """Give back the leases held, so the others take over at once (else they expire: another
+    replica waits that long)."""
+    if leader is not None:
+        try:
+            await leader.release()
+        except (AwsError, LeaderElectionError) as error:
+            log.warning("could not release the lease", error=str(error))
+    await fleet.release_shards()
 
 
 def _is_loopback(host: str) -> bool:

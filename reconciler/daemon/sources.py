@@ -2,9 +2,10 @@
 
 The controller loop (`ecs-reconciler run`) picks one `SpecSource` from its options
 (`FolderSource` for `--specs DIR...`, `GitSource` for `--git URL#REF:PATH`) and iterates
-`snapshots()`. Each `SpecSnapshot` is the whole spec set, loaded and validated
-(`reconciler.resources.registry.load_spec_set`), as of one revision. A snapshot with errors is
-still yielded, so the controller can say why it keeps the last good set in force; it never applies one.
+`snapshots()`. Each `SpecSnapshot` is the whole estate (every namespace's spec set and the
+Targets), loaded and validated (`reconciler.resources.registry.load_estate`), as of one revision. A
+snapshot with errors is still yielded, so the daemon can say why it keeps the last good set in
+force; it never applies one.
 
 Sources are edge-triggered only as far as "something may have changed, load again"; what the
 controller acts on is always a complete, freshly loaded set (level-triggered).
@@ -25,8 +26,9 @@ from urllib.parse import urlsplit
 import structlog
 import watchfiles
 
-from reconciler.resources.registry import load_spec_set
-from reconciler.spec import SpecError, SpecSet
+from reconciler.resources.registry import load_estate
+from reconciler.spec import SpecError
+from reconciler.spec.estate import Estate
 from reconciler.spec.loader import SPEC_SUFFIXES, find_spec_files
 
 _log = structlog.get_logger(__name__)
@@ -34,14 +36,15 @@ _log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class SpecSnapshot:
-    """The spec set as of one revision of its source."""
+    """The estate as of one revision of its source."""
 
-    spec_set: SpecSet | None
-    """The validated set; None when it did not load (see `errors`)."""
+    estate: Estate | None
+    """The validated estate (one namespace, the default, in a tree without Targets); None when it
+    did not load (see `errors`)."""
 
     errors: tuple[SpecError, ...]
     """Why the set did not load: spec errors, or a failure to read the source (git). Empty when
-    `spec_set` is set."""
+    `estate` is set."""
 
     revision: str
     """What was loaded: a content hash of the spec files (folders), the commit SHA (git)."""
@@ -52,7 +55,7 @@ class SpecSnapshot:
     @property
     def ok(self) -> bool:
         """True when the snapshot may be applied."""
-        return self.spec_set is not None and not self.errors
+        return self.estate is not None and not self.errors
 
 
 class SpecSource(Protocol):
@@ -117,10 +120,10 @@ class FolderSource:
             while True:
                 loaded = await asyncio.to_thread(_load_folder, self._paths, last_revision)
                 if loaded is not None:
-                    revision, spec_set, errors = loaded
+                    revision, estate, errors = loaded
                     last_revision = revision
                     _log.info("specs_loaded", source=self.location, revision=revision, errors=len(errors))
-                    yield SpecSnapshot(spec_set, tuple(errors), revision, clock())
+                    yield SpecSnapshot(estate, tuple(errors), revision, clock())
                 await changed.wait()
                 changed.clear()
                 if watcher.done():
@@ -169,7 +172,7 @@ def _watch_target(path: Path) -> Path:
 
 def _load_folder(
     paths: Sequence[Path], last_revision: str | None
-) -> tuple[str, SpecSet | None, list[SpecError]] | None:
+) -> tuple[str, Estate | None, list[SpecError]] | None:
     """The revision and loaded set, or None when the revision is `last_revision`.
 
     Runs in a worker thread: reading and validating a large tree must not stall the event loop.
@@ -180,8 +183,8 @@ def _load_folder(
     revision = _content_hash(paths)
     if revision == last_revision:
         return None
-    spec_set, errors = load_spec_set(paths)
-    return revision, spec_set, errors
+    estate, errors = load_estate(paths)
+    return revision, estate, errors
 
 
 def _content_hash(paths: Sequence[Path]) -> str:
@@ -362,10 +365,10 @@ class GitSource:
             self._loaded_sha = self._last_sha = sha
             _log.warning("specs_rejected", source=self.location, revision=sha, errors=len(escapes))
             return SpecSnapshot(None, escapes, sha, clock())
-        spec_set, errors = await asyncio.to_thread(load_spec_set, [target])
+        estate, errors = await asyncio.to_thread(load_estate, [target])
         self._loaded_sha = self._last_sha = sha
         _log.info("specs_loaded", source=self.location, revision=sha, errors=len(errors))
-        return SpecSnapshot(spec_set, tuple(errors), sha, clock())
+        return SpecSnapshot(estate, tuple(errors), sha, clock())
 
     async def _clone(self) -> None:
         workdir = self._workdir

@@ -1,9 +1,12 @@
-"""Opens the AWS clients and an `Engine` on them: how the CLI, the daemon and the tests start."""
+"""Opens the AWS clients and an `Engine` on them: how the CLI, the daemon and the tests start
+(`open_engine`), and how the daemon holds a Target's engine until a pass needs it
+(`DeferredEngine`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from reconciler.aws.calls import CallCounter
@@ -42,3 +45,60 @@ async def open_engine(
             cache=cache,
         )
         yield EngineSession(engine=engine, aws=aws)
+
+
+class DeferredEngine:
+    """An engine whose clients open when a pass first needs them: how the daemon holds a Target.
+
+    A Target's role is assumed on first use, not at start-up, so a replica assumes roles only in
+    the accounts whose shards it holds, and a role that cannot be assumed fails that target's
+    pass (an `AwsError`, which the controller backs off and reports like any other), never the
+    daemon. A failed open leaves nothing open and is tried again at the next call of `engine`.
+    The clients stay open until `aclose`, their assumed credentials refreshing themselves.
+    """
+
+    def __init__(
+        self,
+        aws_settings: AwsSettings,
+        plan_settings: PlanSettings,
+        *,
+        concurrency: int = 8,
+        cache: ProcessCache | None = None,
+        counter: CallCounter | None = None,
+    ) -> None:
+        self.aws_settings = aws_settings
+        self.plan_settings = plan_settings
+        self.counter = counter if counter is not None else CallCounter()
+        """Every call attempt of this engine's clients, the refused AssumeRole included."""
+        self._concurrency = concurrency
+        self._cache = cache
+        self._opened: AbstractAsyncContextManager[EngineSession] | None = None
+        self._session: EngineSession | None = None
+        self._opening = asyncio.Lock()
+
+    @property
+    def session(self) -> EngineSession | None:
+        """The open session, or None before the first successful `engine()`."""
+        return self._session
+
+    async def engine(self) -> Engine:
+        """The engine, its clients opened first if need be. Raises `AwsError` when they cannot be
+        (the role refused, no credentials): nothing stays open, the next call tries again."""
+        async with self._opening:
+            if self._session is None:
+                opened = open_engine(
+                    self.aws_settings,
+                    self.plan_settings,
+                    concurrency=self._concurrency,
+                    cache=self._cache,
+                    counter=self.counter,
+                )
+                self._session = await opened.__aenter__()
+                self._opened = opened
+            return self._session.engine
+
+    async def aclose(self) -> None:
+        """Close the clients, if they were opened. Idempotent."""
+        opened, self._opened, self._session = self._opened, None, None
+        if opened is not None:
+            await opened.__aexit__(None, None, None)

@@ -216,7 +216,8 @@ def load_spec_set(
 
 def _single_target_errors(loaded: LoadResult) -> Iterator[SpecError]:
     """Targets and namespaces, where one spec set for one account is all a caller can converge
-    (the daemon, for now): refused, rather than converging every namespace into one account."""
+    (`import` checking what it wrote): refused, rather than converging every namespace into one
+    account."""
     for target in loaded.targets:
         yield SpecError(
             file=target.file,
@@ -232,7 +233,7 @@ def _single_target_errors(loaded: LoadResult) -> Iterator[SpecError]:
 
 
 UNSUPPORTED_TARGETS = (
-    "Targets and namespaces are converged by plan, apply and drift; `run` does not support them yet"
+    "Targets and namespaces are not allowed here: this spec set is converged into one account and Region"
 )
 
 

@@ -4,7 +4,6 @@ resources off and the loop goes on; cancellation still stops it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,7 +12,6 @@ import pytest
 from reconciler.daemon.controller import Controller, DaemonSettings
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings
-from reconciler.daemon.sources import SpecSnapshot
 from reconciler.engine.reconcile import Engine, EngineSettings
 from reconciler.resources.registry import load_spec_set
 
@@ -39,14 +37,6 @@ class CrashingEngine:
         raise KeyError("a bug in a kind's plan")
 
 
-class NoSource:
-    location = "test"
-
-    async def snapshots(self) -> AsyncIterator[SpecSnapshot]:
-        if False:  # pragma: no cover - an empty async generator
-            yield
-
-
 def test_a_crashing_pass_backs_off_and_the_loop_keeps_running(tmp_path: Path) -> None:
     (tmp_path / "cluster.yaml").write_text(CLUSTER)
     spec_set, errors = load_spec_set([tmp_path])
@@ -57,7 +47,6 @@ def test_a_crashing_pass_backs_off_and_the_loop_keeps_running(tmp_path: Path) ->
         loop = asyncio.get_running_loop()
         controller = Controller(
             engine=cast(Engine, engine),
-            source=NoSource(),
             settings=DaemonSettings(
                 resync_seconds=60, backoff=BackoffSettings(base_seconds=0.05, max_seconds=0.1)
             ),
@@ -65,7 +54,7 @@ def test_a_crashing_pass_backs_off_and_the_loop_keeps_running(tmp_path: Path) ->
             clock=loop.time,
             wall_clock=loop.time,
         )
-        controller.accept(SpecSnapshot(spec_set=spec_set, errors=(), revision="r1", loaded_at=loop.time()))
+        controller.load(spec_set, revision="r1")
         stopping = asyncio.Event()
         task = asyncio.create_task(controller.run(stopping))
         # Wait for the retries rather than a fixed time: a loaded machine runs fewer in 0.5 s.
@@ -93,13 +82,12 @@ def test_cancelling_the_loop_is_not_swallowed_by_the_catch_all(tmp_path: Path) -
         loop = asyncio.get_running_loop()
         controller = Controller(
             engine=cast(Engine, CrashingEngine()),
-            source=NoSource(),
             settings=DaemonSettings(),
             metrics=Metrics(),
             clock=loop.time,
             wall_clock=loop.time,
         )
-        controller.accept(SpecSnapshot(spec_set=spec_set, errors=(), revision="r1", loaded_at=loop.time()))
+        controller.load(spec_set, revision="r1")
         task = asyncio.create_task(controller.run(asyncio.Event()))
         await asyncio.sleep(0.1)
         task.cancel()

@@ -10,7 +10,7 @@ happened because of the lease.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from structlog.testing import capture_logs
 from reconciler.aws import AwsClients, AwsSettings
 from reconciler.daemon.controller import Controller, DaemonSettings
 from reconciler.daemon.metrics import Metrics
-from reconciler.daemon.sources import SpecSnapshot
 from reconciler.engine.clients import EngineClients
 from reconciler.engine.observe import ProcessCache
 from reconciler.engine.reconcile import Engine, EngineSettings
@@ -60,14 +59,6 @@ class SwitchableLease:
         await self._following.wait()
 
 
-class NoSource:
-    location = "test"
-
-    async def snapshots(self) -> AsyncGenerator[SpecSnapshot, None]:
-        if False:  # pragma: no cover - an empty async generator
-            yield
-
-
 @asynccontextmanager
 async def controller_running(
     endpoint_url: str, region: str, specs: Path, lease: SwitchableLease
@@ -82,7 +73,6 @@ async def controller_running(
                 settings=EngineSettings(region=region),
                 cache=ProcessCache(),
             ),
-            source=NoSource(),
             settings=DaemonSettings(resync_seconds=RESYNC_SECONDS),
             metrics=Metrics(),
             clock=loop.time,
@@ -90,7 +80,7 @@ async def controller_running(
             call_counter=clients.counter,
             leadership=lease,
         )
-        controller.accept(SpecSnapshot(spec_set=spec_set, errors=(), revision="r1", loaded_at=loop.time()))
+        controller.load(spec_set, revision="r1")
         stopping = asyncio.Event()
         task = asyncio.create_task(controller.run(stopping))
         try:

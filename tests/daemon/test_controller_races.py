@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 from reconciler.daemon.controller import Controller, DaemonSettings
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.queue import BackoffSettings
-from reconciler.daemon.sources import SpecSnapshot
 from reconciler.engine.executor import ExecutionResult, ResourceOutcome
 from reconciler.engine.reconcile import Engine, EngineSettings, Observation
 from reconciler.plan.steps import MAIN, Action, Call, Plan, ResourcePlan, StepGroup
@@ -50,20 +48,9 @@ class EditDuringWrite:
         assert self.controller is not None
         self.executed.append(str(self.controller.revision))
         if len(self.executed) == 1:
-            loop = asyncio.get_running_loop()
-            self.controller.accept(
-                SpecSnapshot(spec_set=self.edited, errors=(), revision="r2", loaded_at=loop.time())
-            )
+            self.controller.load(self.edited, revision="r2")
         failed = ResourceOutcome(key=KEY, ok=False, calls_made=1, error="rejected", retryable=False)
         return ExecutionResult(outcomes={KEY: failed}, outputs={})
-
-
-class NoSource:
-    location = "test"
-
-    async def snapshots(self) -> AsyncIterator[SpecSnapshot]:
-        if False:  # pragma: no cover - an empty async generator
-            yield
 
 
 def load(folder: Path, version: str) -> SpecSet:
@@ -86,14 +73,13 @@ def test_a_terminal_failure_of_a_pass_on_an_older_spec_set_does_not_park_the_edi
         loop = asyncio.get_running_loop()
         controller = Controller(
             engine=cast(Engine, engine),
-            source=NoSource(),
             settings=DaemonSettings(resync_seconds=60, backoff=BackoffSettings(base_seconds=0.05)),
             metrics=Metrics(),
             clock=loop.time,
             wall_clock=loop.time,
         )
         engine.controller = controller
-        controller.accept(SpecSnapshot(spec_set=first, errors=(), revision="r1", loaded_at=loop.time()))
+        controller.load(first, revision="r1")
         stopping = asyncio.Event()
         task = asyncio.create_task(controller.run(stopping))
         for _ in range(100):

@@ -227,7 +227,7 @@ def test_an_invalid_edit_changes_nothing_and_a_fix_recovers(aws: LocalAWS, tmp_p
             (tmp_path / "cluster.yaml").write_text(
                 CLUSTER.format(name="web", providers="FARGATE_SPOT") + "  unknownField: 1\n"
             )
-            await eventually(lambda: running.controller.spec_errors, within=10)
+            await eventually(lambda: running.fleet.spec_errors, within=10)
             before = {k: v for k, v in counter.snapshot().items() if is_write(k)}
             await asyncio.sleep(1.0)
             assert {k: v for k, v in counter.snapshot().items() if is_write(k)} == before

@@ -102,7 +102,7 @@ def test_an_invalid_edit_is_named_by_readyz_and_the_spec_valid_metric(aws: Local
             assert abs(loaded_at - time.time()) < 60
 
             (tmp_path / "cluster.yaml").write_text(INVALID_CLUSTER)
-            await eventually_async(lambda: running.controller.spec_errors, within=10)
+            await eventually_async(lambda: running.fleet.spec_errors, within=10)
             code, body = await readyz(running)
             # Still ready: the last good set is in force and converged. But not silent about it.
             assert code == 200 and body["ok"] is True, body
@@ -128,7 +128,7 @@ def test_no_valid_spec_set_at_all_is_not_ready_and_says_why(aws: LocalAWS, tmp_p
 
     async def scenario() -> None:
         async with daemon(options(aws, tmp_path)) as running:
-            await eventually_async(lambda: running.controller.spec_errors, within=10)
+            await eventually_async(lambda: running.fleet.spec_errors, within=10)
             code, body = await get_json(running.port, "/readyz")
             assert code == 503 and body["ok"] is False
             assert body["reasons"][0].startswith("no valid spec set loaded (1 error, the first: ")

@@ -94,8 +94,8 @@ async def watching(generator: AsyncGenerator[SpecSnapshot, None]) -> AsyncIterat
 
 
 def providers(snapshot: SpecSnapshot) -> list[str]:
-    assert snapshot.spec_set is not None, snapshot.errors
-    (document,) = list(snapshot.spec_set)
+    assert snapshot.estate is not None, snapshot.errors
+    (document,) = snapshot.estate.documents
     assert isinstance(document.spec, ClusterSpec)
     return list(document.spec.capacity_providers or [])
 
@@ -206,7 +206,7 @@ def test_git_source_yields_each_new_commit_and_an_invalid_one_with_its_errors(
             third = commit(origin, {"specs/cluster.yaml": INVALID})
             snapshot = await snapshots.next()
             assert snapshot.revision == third
-            assert snapshot.spec_set is None
+            assert snapshot.estate is None
             assert not snapshot.ok
             assert any("capacityProvidrs" in str(error) for error in snapshot.errors)
 
@@ -257,7 +257,7 @@ def test_an_unreachable_repository_is_a_snapshot_error_without_the_credentials(t
         )
         async with watching(source.snapshots()) as snapshots:
             snapshot = await snapshots.next(30)
-            assert snapshot.spec_set is None
+            assert snapshot.estate is None
             assert snapshot.revision == ""
             (error,) = snapshot.errors
             assert "git clone failed" in error.message
@@ -276,7 +276,7 @@ def test_a_missing_ref_is_a_snapshot_error_until_it_appears(origin: Path, tmp_pa
         source: SpecSource = GitSource(f"{origin}#release", poll_interval=0.05, workdir=tmp_path / "w")
         async with watching(source.snapshots()) as snapshots:
             missing = await snapshots.next()
-            assert missing.spec_set is None
+            assert missing.estate is None
             assert "git fetch failed" in missing.errors[0].message
 
             git(origin, "branch", "release")
@@ -350,7 +350,7 @@ def test_folder_source_yields_on_content_changes_only(tmp_path: Path) -> None:
 
             spec_file.write_text(INVALID)
             invalid = await snapshots.next(2.0)
-            assert invalid.spec_set is None
+            assert invalid.estate is None
             assert any("capacityProvidrs" in str(error) for error in invalid.errors)
 
     run(body)
@@ -380,8 +380,8 @@ def test_folder_source_sees_a_new_file_and_a_file_replaced_by_rename(tmp_path: P
             await snapshots.next(1.0)
             (specs / "more.yml").write_text(VALID.replace("name: web", "name: api"))
             added = await snapshots.next(2.0)
-            assert added.spec_set is not None
-            assert len(added.spec_set) == 2
+            assert added.estate is not None
+            assert len(added.estate.documents) == 2
 
     run(body)
 
@@ -391,7 +391,7 @@ def test_folder_source_reports_a_missing_folder_as_an_error(tmp_path: Path) -> N
         source = FolderSource([tmp_path / "absent"], debounce_ms=50)
         async with watching(source.snapshots()) as snapshots:
             snapshot = await snapshots.next(1.0)
-            assert snapshot.spec_set is None
+            assert snapshot.estate is None
             assert "no such file or folder" in snapshot.errors[0].message
 
             # Created later: picked up through the folder above it.
@@ -435,7 +435,7 @@ def test_git_source_never_reads_through_a_symlink_leaving_the_checkout(
         source = GitSource(f"{origin}#main:specs", poll_interval=0.05, workdir=tmp_path / "checkout")
         async with watching(source.snapshots()) as snapshots:
             snapshot = await snapshots.next()
-            assert (snapshot.revision, snapshot.ok, snapshot.spec_set) == (sha, False, None)
+            assert (snapshot.revision, snapshot.ok, snapshot.estate) == (sha, False, None)
             messages = [str(error) for error in snapshot.errors]
             assert any(
                 expected in message and "points outside the repository" in message for message in messages
@@ -460,7 +460,7 @@ def test_a_spec_file_beyond_the_budget_is_a_snapshot_error_naming_it(tmp_path: P
             with huge.open("wb") as stream:
                 stream.truncate(9 * 1024 * 1024)
             rejected = await snapshots.next(5.0)
-            assert rejected.spec_set is None
+            assert rejected.estate is None
             assert [(error.file, error.message) for error in rejected.errors] == [
                 (str(huge), "file larger than 8 MB: split it")
             ]

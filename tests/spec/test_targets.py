@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.resources.registry import load_estate, load_spec_set
 from reconciler.spec.targets import parse_session_duration, partition_of
 
@@ -111,7 +110,7 @@ def test_one_account_spec_sets_refuse_targets_and_namespaces(tmp_path: Path) -> 
     spec_set, errors = load_spec_set([tmp_path])
     assert spec_set is None
     (error,) = errors
-    assert (error.line, error.path) == (2, "kind") and "`run` does not support them yet" in error.message
+    assert (error.line, error.path) == (2, "kind") and "converged into one account and Region" in error.message
 
 
 @pytest.mark.parametrize(
@@ -134,16 +133,3 @@ def test_a_role_name_is_completed_in_the_regions_partition(
     estate, errors = load_estate([tmp_path])
     assert errors == [] and estate is not None
     assert estate.targets[0].role_arn == f"arn:{partition}:iam::111111111111:role/deployer"
-
-
-def test_run_with_targets_refuses_to_start_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "targets.yaml").write_text(target(VALID_SPEC))
-    assert main(["run", str(tmp_path)]) == 1
-    captured = capsys.readouterr()
-    assert captured.err == (
-        "error: run does not converge Targets and namespaces yet (Targets: team-a); "
-        "use plan, apply and drift, which do\n"
-    )
-    assert captured.out == ""
