@@ -131,7 +131,9 @@ class Controller:
         holds: reading its account too would spend that account's budget twice for nothing); else
         a follower observes and reports without writing (the leader lease's standby)."""
         self._engine = engine
-        self._plan_settings = engine.plan_settings if isinstance(engine, DeferredEngine) else engine.settings.plan
+        self._plan_settings = (
+            engine.plan_settings if isinstance(engine, DeferredEngine) else engine.settings.plan
+        )
         self._work_only_while_leading = work_only_while_leading
         self.settings = settings
         self.metrics = metrics
@@ -305,7 +307,9 @@ class Controller:
             try:
                 # Finding orphans lists whole accounts: on resyncs and spec changes only, not on
                 # every quick re-check of a rollout.
-                engine = await self._engine.engine() if isinstance(self._engine, DeferredEngine) else self._engine
+                engine = (
+                    await self._engine.engine() if isinstance(self._engine, DeferredEngine) else self._engine
+                )
                 orphans = self._look_for_orphans and self._plan_settings.prune
                 last = self._last_observation
                 if reason is PassReason.REQUEUE and last is not None and last[0] is spec_set:

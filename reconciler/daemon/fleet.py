@@ -36,7 +36,7 @@ from reconciler.engine.report import ResourceReport, render_markdown, report_as_
 from reconciler.engine.session import DeferredEngine
 from reconciler.spec import SpecError
 from reconciler.spec.estate import DEFAULT_NAMESPACE_LABEL, Estate, Namespace
-from reconciler.spec.secrets import mask_mapping
+from reconciler.spec.secrets import mask_mapping, mask_text
 from reconciler.spec.targets import Target
 
 log = structlog.get_logger(__name__)
@@ -286,12 +286,9 @@ class Fleet:
                 + f"; the last good set (revision {self.revision}) stays in force"
             )
         working = [run for run in self._runs.values() if _works(run)]
-        unreachable = [run for run in working if not run.controller.aws_reachable]
-        for run in unreachable:
-            because = run.controller.aws_unreachable_because
-            what = f"AWS not reachable: {because}" if because else "AWS not reached yet"
-            reasons.append(f"target {run.name}: {what}" if self.has_targets else what)
-        if working and len(unreachable) == len(working):
+        failing = [(run, why) for run in working if (why := _failing(run, by_target=self.has_targets))]
+        reasons += [f"target {run.name}: {why}" if self.has_targets else why for run, why in failing]
+        if working and len(failing) == len(working):
             ready = False
         if not leadership_known:
             ready = False
@@ -337,7 +334,12 @@ class Fleet:
             "revision": self.revision,
             "summary": summarise(every).as_json(),
             "targets": [
-                {**run.place_json(), **_drift_of(run.controller.reports)} for run in self._runs.values()
+                {
+                    **run.place_json(),
+                    "error": _one_line(run.controller.last_error),
+                    **_drift_of(run.controller.reports),
+                }
+                for run in self._runs.values()
             ],
         }
 
@@ -345,13 +347,14 @@ class Fleet:
         if not self.has_targets:
             default = self._runs.get(None)
             return render_markdown(default.controller.reports if default is not None else [])
-        return "\n".join(
-            render_markdown(
-                run.controller.reports,
-                title=f"drift: target {run.name} ({run.account_id or 'account unknown'}, {run.region})",
-            )
-            for run in self._runs.values()
-        )
+        parts = []
+        for run in self._runs.values():
+            title = f"drift: target {run.name} ({run.account_id or 'account unknown'}, {run.region})"
+            part = render_markdown(run.controller.reports, title=title)
+            if run.controller.last_error:
+                part += f"\n**failing**: {_one_line(run.controller.last_error)}\n"
+            parts.append(part)
+        return "\n".join(parts)
 
     def metrics_text(self) -> str:
         if not self.has_targets:
@@ -373,6 +376,23 @@ def _works(run: TargetRun) -> bool:
     """Whether this replica converges the run's target now: no lease, the leader lease (whose
     standby reports), or a shard it holds."""
     return not isinstance(run.lease, ShardLease) or run.lease.is_leader
+
+
+def _one_line(error: str) -> str | None:
+    """An error as one masked line for the views, or None without one."""
+    return mask_text(error.splitlines()[0]) if error else None
+
+
+def _failing(run: TargetRun, *, by_target: bool) -> str:
+    """Why a run's target is not converged at all, or "": AWS not reached; with Targets also a
+    pass that failed as a whole (its role refused, say), which on one account is `lastError`."""
+    controller = run.controller
+    if not controller.aws_reachable:
+        because = controller.aws_unreachable_because
+        return f"AWS not reachable: {because}" if because else "AWS not reached yet"
+    if by_target and controller.last_error:
+        return f"failing: {controller.last_error}"
+    return ""
 
 
 def _drift_of(reports: list[ResourceReport]) -> dict[str, Any]:

@@ -334,6 +334,10 @@ class LocalAWS:
         itself never refuses). Undone by :meth:`reset`."""
         self._refused_roles.add(role_arn)
 
+    def allow_assume_role(self, role_arn: str) -> None:
+        """Undo :meth:`refuse_assume_role` for ``role_arn`` (the trust policy fixed)."""
+        self._refused_roles.discard(role_arn)
+
     def settle(self, *, account: str | None = None, region: str | None = None) -> None:
         """Bring every service of the account and region to where its rollout would end, now."""
         with self.lock:
