@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import re
 import signal
 import tempfile
 import time
@@ -155,12 +156,15 @@ async def run_daemon(
                 settings=EngineSettings(region=aws.region, plan=options.plan),
                 cache=cache,
             )
+            identity = default_identity()
+            # Each replica's sessions in the workload accounts carry its identity, so CloudTrail
+            # there says which replica made a call.
+            role_session_name = _session_name(identity)
             leader, shards = None, None
             if options.leader_table is not None:
                 lease = replace(
                     options.lease, lease_name=f"{options.lease.lease_name}/{options.plan.instance}"
                 )
-                identity = default_identity()
                 leader = LeaderElector(
                     await aws.dynamodb(),
                     table=options.leader_table,
@@ -198,7 +202,7 @@ async def run_daemon(
                         lease=leader,
                     )
                 deferred = DeferredEngine(
-                    target_aws_settings(options.aws, target),
+                    replace(target_aws_settings(options.aws, target), role_session_name=role_session_name),
                     replace(options.plan, namespace=namespace),
                     cache=(target_cache := ProcessCache()),
                 )
@@ -304,6 +308,13 @@ async def _release(leader: LeaderElector | None, fleet: Fleet) -> None:
         except (AwsError, LeaderElectionError) as error:
             log.warning("could not release the lease", error=str(error))
     await fleet.release_shards()
+
+
+def _session_name(identity: str) -> str:
+    """`ecs-reconciler-IDENTITY` as an STS role session name: at most 64 of `[\\w+=,.@-]`, the
+    identity's end (process id and random suffix) kept when a long host name must be cut."""
+    cleaned = re.sub(r"[^\w+=,.@-]", "-", identity)
+    return f"ecs-reconciler-{cleaned[-(64 - len('ecs-reconciler-')) :]}"
 
 
 def _is_loopback(host: str) -> bool:
