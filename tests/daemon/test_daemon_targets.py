@@ -143,3 +143,26 @@ def test_a_target_whose_role_cannot_be_assumed_fails_alone_and_every_view_names_
             await eventually(lambda: clusters(aws, TEAM_B) == {"web"}, within=20)
 
     asyncio.run(scenario())
+
+
+def test_a_target_whose_place_changes_gets_a_new_controller_and_the_others_keep_theirs(
+    aws: LocalAWS, tmp_path: Path
+) -> None:
+    write_estate(tmp_path, "team-a", "team-b")
+
+    async def scenario() -> None:
+        async with daemon(options(aws, tmp_path)) as running:
+            await eventually(lambda: clusters(aws, TEAM_A) == {"web"} and clusters(aws, TEAM_B) == {"web"})
+            team_a = running.fleet.run_of("team-a")
+            assert team_a is not None
+
+            # team-b now lives in another Region: its controller is replaced (a new session there),
+            # team-a's is left as it was.
+            moved = TARGETS.replace("region: us-west-2", "region: ap-southeast-2")
+            (tmp_path / "targets.yaml").write_text(moved)
+            await eventually(lambda: clusters(aws, (TEAM_B[0], "ap-southeast-2")) == {"web"})
+            assert running.fleet.run_of("team-a") is team_a
+            team_b = running.fleet.run_of("team-b")
+            assert team_b is not None and team_b.region == "ap-southeast-2"
+
+    asyncio.run(scenario())

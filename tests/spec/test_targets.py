@@ -110,7 +110,8 @@ def test_one_account_spec_sets_refuse_targets_and_namespaces(tmp_path: Path) -> 
     spec_set, errors = load_spec_set([tmp_path])
     assert spec_set is None
     (error,) = errors
-    assert (error.line, error.path) == (2, "kind") and "converged into one account and Region" in error.message
+    assert (error.line, error.path) == (2, "kind")
+    assert "converged into one account and Region" in error.message
 
 
 @pytest.mark.parametrize(
