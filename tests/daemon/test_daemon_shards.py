@@ -2,7 +2,8 @@
 the local AWS): once the shares settle each target is reconciled by exactly one replica, counted
 at the local AWS by account and by the replica whose role session signed each request; SIGKILL of
 one replica moves its targets to the others within the lease, each new holder writing at once
-whatever the resync interval, and no target is written by two replicas.
+whatever the resync interval, and no target is written by two replicas; SIGTERM hands a replica's
+targets back, so the others take them without waiting for the leases to expire.
 
 Each replica is given its own version of every target's cluster (a tag naming the replica), as the
 leader-lease test does: whoever holds a target converges the cluster to its version, so a target
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from signal import SIGKILL
+from signal import SIGKILL, SIGTERM
 
 import pytest
 from moto.sts.models import sts_backends
@@ -156,7 +157,7 @@ def three_replicas(aws: LocalAWS, tmp_path: Path) -> Iterator[tuple[dict[str, Da
         yield daemons, front
 
 
-def test_three_replicas_share_ten_targets_and_a_killed_ones_move_at_once_without_double_writes(
+def test_three_replicas_share_ten_targets_a_killed_ones_move_at_once_and_a_stopped_one_hands_them_back(
     aws: LocalAWS, three_replicas: tuple[dict[str, DaemonProcess], WatchedAWS]
 ) -> None:
     daemons, front = three_replicas
@@ -221,3 +222,19 @@ def test_three_replicas_share_ten_targets_and_a_killed_ones_move_at_once_without
     owner = {target: replica for replica, view in after.items() for target in view}
     for name in TARGETS:
         assert signers(requests, sessions, account_of(name)) in ([], [owner[name]]), name
+
+    # SIGTERM hands a replica's shards back as it stops: the last one takes them all at once,
+    # without waiting for the leases to expire.
+    leaving, staying = sorted(after)
+    stopped = time.monotonic()
+    daemons[leaving].send_signal(SIGTERM)
+    assert daemons[leaving].wait(within=15) == 0, daemons[leaving].stderr[-4000:]
+    handed_back = time.monotonic() - stopped
+
+    def all_taken() -> bool:
+        return held(daemons[staying]) == set(TARGETS) and set(replica_tags(aws).values()) == {staying}
+
+    eventually(all_taken, within=LEASE_DURATION + ONE_PASS + 10, what="the hand-back")
+    taken = time.monotonic() - stopped
+    # Taken well before the leases would have expired (they were renewed up to the stop).
+    assert taken - handed_back < LEASE_DURATION, (handed_back, taken)
