@@ -142,21 +142,21 @@ async def observe_policies_and_actions(
             sizes[key] = len(items)
 
     # Policies and scheduled actions, and each service's own query, are read at once.
-    await concurrently(read_children(*read) for read in _CHILD_READS)
+    await concurrently(
+        [
+            read_children(
+                "describe_scaling_policies", "ScalingPolicies", POLICIES_PAGE, "scalingPolicies", "PolicyName"
+            ),
+            read_children(
+                "describe_scheduled_actions",
+                "ScheduledActions",
+                ACTIONS_PAGE,
+                "scheduledActions",
+                "ScheduledActionName",
+            ),
+        ]
+    )
     return result
-
-
-# (operation, response list, page size, details key, name field) of a target's children.
-_CHILD_READS = (
-    ("describe_scaling_policies", "ScalingPolicies", POLICIES_PAGE, "scalingPolicies", "PolicyName"),
-    (
-        "describe_scheduled_actions",
-        "ScheduledActions",
-        ACTIONS_PAGE,
-        "scheduledActions",
-        "ScheduledActionName",
-    ),
-)
 
 
 async def observe_autoscaling(
