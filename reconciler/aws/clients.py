@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import functools
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -160,26 +160,48 @@ SINGLE_ATTEMPT_OPERATIONS: Mapping[str, frozenset[str]] = {
 class AwsClient:
     """One service's client: `call` and `paginate`, with errors classified and calls counted.
 
-    Obtained from `AwsClients`; valid until that context exits.
+    Obtained from `AwsClients`; valid until that context exits. Its botocore clients are made by
+    `open` when first needed (`AwsClients.client` opens them at once, `AwsClients.deferred` at
+    the first call).
     """
 
     def __init__(
-        self, *, service: str, client: Any, counter: CallCounter, single_attempt_client: Any = None
+        self, *, service: str, counter: CallCounter, open: Callable[[], Awaitable[tuple[Any, Any | None]]]
     ) -> None:
         self._service = service
-        self._client = client
         self._counter = counter
-        self._single_attempt_client = single_attempt_client
+        self._open = open
+        self._opened: tuple[Any, Any | None] | None = None
+        """The client, and the single-attempt client of `SINGLE_ATTEMPT_OPERATIONS` (or None)."""
+        self._opening = asyncio.Lock()
 
     @property
     def service(self) -> str:
         """Our short service name, as in call keys: "ecs", "elbv2", ..."""
         return self._service
 
+    async def opened(self) -> Self:
+        """This client with its botocore clients made (once)."""
+        if self._opened is None:
+            async with self._opening:
+                if self._opened is None:
+                    self._opened = await self._open()
+        return self
+
+    @property
+    def _client(self) -> Any:
+        assert self._opened is not None, "AwsClient used before opened()"
+        return self._opened[0]
+
+    @property
+    def _single_attempt_client(self) -> Any:
+        assert self._opened is not None, "AwsClient used before opened()"
+        return self._opened[1]
+
     def operation_name(self, operation: str) -> str:
         """botocore's PascalCase name of snake_case `operation` ("update_service" → "UpdateService").
 
-        Raises ValueError for an operation the service does not have.
+        Raises ValueError for an operation the service does not have. Only once `opened`.
         """
         mapping: Mapping[str, str] = self._client.meta.method_to_api_mapping
         try:
@@ -195,6 +217,7 @@ class AwsClient:
         `RetryableAwsError` (chained to botocore's exception) when the call fails, ValueError for
         an unknown operation; never catches `asyncio.CancelledError`.
         """
+        await self.opened()
         api_name = self.operation_name(operation)
         single = self._single_attempt_client is not None and operation in SINGLE_ATTEMPT_OPERATIONS.get(
             self._service, frozenset()
@@ -215,7 +238,7 @@ class AwsClient:
         return _without_metadata(response)
 
     def can_paginate(self, operation: str) -> bool:
-        """True when botocore has a paginator for `operation` (snake_case)."""
+        """True when botocore has a paginator for `operation` (snake_case). Only once `opened`."""
         return bool(self._client.can_paginate(operation))
 
     async def paginate(self, operation: str, /, **params: Any) -> AsyncIterator[dict[str, Any]]:
@@ -225,6 +248,7 @@ class AwsClient:
         `PaginationConfig` works as in botocore. Raises ValueError when the operation cannot be
         paginated.
         """
+        await self.opened()
         api_name = self.operation_name(operation)
         if not self.can_paginate(operation):
             raise ValueError(f"{self._service}.{api_name} cannot be paginated")
@@ -309,7 +333,6 @@ class AwsClients:
         self._session: AioSession | None = None
         self._region: str | None = None
         self._clients: dict[str, AwsClient] = {}
-        self._client_locks: dict[str, asyncio.Lock] = {}
         self._account_id: str | None = None
         self._account_lock = asyncio.Lock()
 
@@ -360,7 +383,6 @@ class AwsClients:
     ) -> None:
         stack, self._exit_stack = self._exit_stack, None
         self._clients.clear()
-        self._client_locks.clear()
         self._session = None
         self._account_id = None
         if stack is not None:
@@ -374,17 +396,22 @@ class AwsClients:
         return self._region
 
     async def client(self, service: ServiceName) -> AwsClient:
-        """The client of `service`, created on first use and kept until the context exits."""
+        """The client of `service`, opened now (once) and kept until the context exits."""
+        return await self.deferred(service).opened()
+
+    def deferred(self, service: ServiceName) -> AwsClient:
+        """The client of `service`, opened by its first call: a process that never calls a service
+        spends nothing on its model and client (what a one-shot `plan` saves at start-up)."""
         found = self._clients.get(service)
-        if found is not None:
-            return found
-        lock = self._client_locks.setdefault(service, asyncio.Lock())
-        async with lock:
-            found = self._clients.get(service)
-            if found is None:
-                found = await self._open_client(service, self._open_stack(), self._open_session())
-                self._clients[service] = found
-            return found
+        if found is None:
+            stack, session = self._open_stack(), self._open_session()
+            found = AwsClient(
+                service=service,
+                counter=self.counter,
+                open=lambda: self._open_botocore_clients(service, stack, session),
+            )
+            self._clients[service] = found
+        return found
 
     async def ecs(self) -> AwsClient:
         return await self.client("ecs")
@@ -434,6 +461,16 @@ class AwsClients:
     async def _open_client(
         self, service: str, stack: contextlib.AsyncExitStack, session: AioSession
     ) -> AwsClient:
+        client = AwsClient(
+            service=service,
+            counter=self.counter,
+            open=lambda: self._open_botocore_clients(service, stack, session),
+        )
+        return await client.opened()
+
+    async def _open_botocore_clients(
+        self, service: str, stack: contextlib.AsyncExitStack, session: AioSession
+    ) -> tuple[Any, Any | None]:
         hooks = _AttemptHooks(service=service, counter=self.counter, rate_limiter=self.rate_limiter)
         clients = []
         for attempts in (None, 1) if service in SINGLE_ATTEMPT_OPERATIONS else (None,):
@@ -448,10 +485,7 @@ class AwsClients:
             hooks.register(raw)
             _ConnectionRetryLimit(max_attempts=self.settings.connection_attempts).register(raw)
             clients.append(raw)
-        single = clients[1] if len(clients) > 1 else None
-        return AwsClient(
-            service=service, client=clients[0], counter=self.counter, single_attempt_client=single
-        )
+        return clients[0], clients[1] if len(clients) > 1 else None
 
     async def _assume_role(self, stack: contextlib.AsyncExitStack, role_arn: str) -> None:
         # The management credentials live in a session of their own, so the main session's chain

@@ -48,31 +48,53 @@ class ProcessCache:
 async def observe_environment(
     clients: Clients, spec_set: SpecSet, *, region: str, cache: ProcessCache
 ) -> Environment:
-    if cache.account_id is None:
-        identity = await clients.service("sts").call("get_caller_identity")
+    """The account (once per process) and, for specs that use them, the default VPC and its
+    default subnets: three independent reads, made at once."""
+    identity, network = await asyncio.gather(
+        _caller_identity(clients, cache),
+        _default_network(clients) if uses_default_network(spec_set) else _none(),
+    )
+    if identity is not None:
         cache.account_id = str(identity["Account"])
         # arn:PARTITION:sts::ACCOUNT:...: role ARNs and ECR hosts differ in China and GovCloud.
         cache.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+    assert cache.account_id is not None
     account = Environment(account_id=cache.account_id, region=region, partition=cache.partition)
     if cache.revision_file is not None:
         cache.revision_file.load(
             cache.observe, partition=cache.partition, account_id=cache.account_id, region=region
         )
-    if not uses_default_network(spec_set):
+    if network is None:
         return account
+    vpc_id, subnet_ids = network
+    return replace(account, default_vpc_id=vpc_id, default_subnet_ids=subnet_ids)
+
+
+async def _caller_identity(clients: Clients, cache: ProcessCache) -> dict[str, Any] | None:
+    if cache.account_id is not None:
+        return None
+    return await clients.service("sts").call("get_caller_identity")
+
+
+async def _none() -> None:
+    return None
+
+
+async def _default_network(clients: Clients) -> tuple[str, tuple[str, ...]] | None:
+    """The default VPC's id and its default subnets, or None when the account has no default VPC.
+
+    Both reads at once: a default-for-AZ subnet is only ever in the default VPC, so the subnets
+    need not wait for the VPC's id."""
     ec2 = clients.service("ec2")
-    vpcs = await ec2.call("describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])
-    if not vpcs.get("Vpcs"):
-        return account
-    vpc_id = vpcs["Vpcs"][0]["VpcId"]
-    subnets = await ec2.call(
-        "describe_subnets",
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}],
+    vpcs, subnets = await asyncio.gather(
+        ec2.call("describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}]),
+        ec2.call("describe_subnets", Filters=[{"Name": "default-for-az", "Values": ["true"]}]),
     )
-    return replace(
-        account,
-        default_vpc_id=vpc_id,
-        default_subnet_ids=tuple(sorted(subnet["SubnetId"] for subnet in subnets.get("Subnets", []))),
+    if not vpcs.get("Vpcs"):
+        return None
+    vpc_id = vpcs["Vpcs"][0]["VpcId"]
+    return vpc_id, tuple(
+        sorted(s["SubnetId"] for s in subnets.get("Subnets", []) if s.get("VpcId") == vpc_id)
     )
 
 
@@ -126,6 +148,9 @@ async def observe_all(
         async with asyncio.TaskGroup() as group:
             tasks = {module.kind: group.create_task(observe_kind(module, context)) for module in first}
             fact_tasks = [group.create_task(observe_facts(module)) for module in modules]
+            if with_orphans:
+                # The sweep depends on no document's read: it waits on AWS beside them.
+                group.create_task(_tagging_sweep(context))
         resources = _by_key(tasks)
         facts: dict[str, Any] = {}
         for fact_task in fact_tasks:
@@ -155,7 +180,17 @@ async def _may_have_orphans(module: ResourceKind, context: ObserveContext) -> bo
     no object of this kind that the documents did not claim."""
     if module.tagged_as is None:
         return True
-    swept = await context.shared.once(
+    swept = await _tagging_sweep(context)
+    if swept is None:
+        return True
+    claimed = context.claimed(module.kind)
+    listed = swept.get(module.tagged_as.resource_type, ())
+    return any(module.tagged_as.identity(arn) not in claimed for arn in listed)
+
+
+async def _tagging_sweep(context: ObserveContext) -> Mapping[str, Sequence[str]] | None:
+    """The pass's one tagging sweep (`reconciler.engine.tagging`), made on first ask."""
+    swept: Mapping[str, Sequence[str]] | None = await context.shared.once(
         "tagging",
         lambda: owned_by_type(
             context.clients,
@@ -165,11 +200,7 @@ async def _may_have_orphans(module: ResourceKind, context: ObserveContext) -> bo
             cache=context.cache,
         ),
     )
-    if swept is None:
-        return True
-    claimed = context.claimed(module.kind)
-    listed = swept.get(module.tagged_as.resource_type, ())
-    return any(module.tagged_as.identity(arn) not in claimed for arn in listed)
+    return swept
 
 
 def _by_key(

@@ -1,8 +1,10 @@
-"""Small helpers every kind module shares: batching, spec fields in request shape, tag deltas."""
+"""Small helpers every kind module shares: batching and batched reads made concurrently, spec fields
+in request shape, tag deltas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence, Set
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -12,12 +14,33 @@ from reconciler.plan.ownership import SPEC_HASH, Ownership, ownership_of, source
 from reconciler.resources.base import Environment, ObserveContext
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def batched(items: Sequence[T], size: int) -> Iterator[list[T]]:
     """Consecutive chunks of at most `size`: one API call each, at the API's batch limit."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+async def concurrently(reads: Iterable[Awaitable[R]]) -> list[R]:
+    """Every read at once, results in their order: independent reads of one pass (the batches of a
+    batched read, say) wait on AWS together, not one after the other; the client's rate limiter
+    and connection pool pace them. The first error is raised as it is (callers classify an
+    `AwsError`, not a group of them), and the reads still running are cancelled."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def read_batches(items: Sequence[T], size: int, read: Callable[[list[T]], Awaitable[R]]) -> list[R]:
+    """`read` of each batch of `items` (`batched`), concurrently, results in batch order."""
+    return await concurrently(read(batch) for batch in batched(items, size))
 
 
 def spec_fields(spec: BaseModel, *, exclude: Set[str] = frozenset()) -> dict[str, Any]:

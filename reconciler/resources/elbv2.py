@@ -18,7 +18,7 @@ from reconciler.aws.errors import AwsError
 from reconciler.plan.normalise import tags_to_map
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
-from reconciler.resources.common import batched, owned_by_instance
+from reconciler.resources.common import batched, owned_by_instance, read_batches
 
 NAMES_BATCH = 20  # DescribeLoadBalancers takes at most 20 names; the same batch for target groups
 TAGS_BATCH = 20  # DescribeTags takes at most 20 ARNs
@@ -140,8 +140,11 @@ async def owned(
 async def describe_tags(elbv2: ApiClient, arns: Sequence[str]) -> dict[str, dict[str, str]]:
     """Tags by resource ARN, 20 ARNs a call."""
     tags: dict[str, dict[str, str]] = {}
-    for batch in batched(list(arns), TAGS_BATCH):
-        response = await elbv2.call("describe_tags", ResourceArns=batch)
+
+    async def describe(batch: list[str]) -> dict[str, Any]:
+        return await elbv2.call("describe_tags", ResourceArns=batch)
+
+    for response in await read_batches(list(arns), TAGS_BATCH, describe):
         for description in response.get("TagDescriptions", []):
             tags[description["ResourceArn"]] = tags_to_map(description.get("Tags"), key="Key", value="Value")
     return tags

@@ -25,7 +25,7 @@ from reconciler.plan.delta import Delta, FieldDiff, Path, PathItem, diff_trees
 from reconciler.plan.normalise import drop_empty, pascal_keys, sort_by
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
-from reconciler.resources.common import batched, spec_fields
+from reconciler.resources.common import concurrently, read_batches, spec_fields
 from reconciler.resources.service.model import (
     Autoscaling,
     ScheduledAction,
@@ -66,15 +66,22 @@ def empty_details() -> dict[str, Any]:
 async def observe_targets(client: ApiClient, resource_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Scalable targets by ResourceId; an unregistered target is simply absent."""
     wanted = set(resource_ids)
-    found: dict[str, dict[str, Any]] = {}
-    for batch in batched(sorted(wanted), TARGETS_BATCH):
-        async for page in client.paginate(
-            "describe_scalable_targets", ResourceIds=batch, MaxResults=TARGETS_BATCH, **_TARGET
-        ):
-            for target in page.get("ScalableTargets", []):
-                if target.get("ResourceId") in wanted and target.get("ScalableDimension") == DIMENSION:
-                    found[target["ResourceId"]] = target
-    return found
+
+    async def describe(batch: list[str]) -> list[dict[str, Any]]:
+        return [
+            target
+            async for page in client.paginate(
+                "describe_scalable_targets", ResourceIds=batch, MaxResults=TARGETS_BATCH, **_TARGET
+            )
+            for target in page.get("ScalableTargets", [])
+        ]
+
+    return {
+        target["ResourceId"]: target
+        for batch in await read_batches(sorted(wanted), TARGETS_BATCH, describe)
+        for target in batch
+        if target.get("ResourceId") in wanted and target.get("ScalableDimension") == DIMENSION
+    }
 
 
 def sweep_is_cheaper(*, wanted: int, namespace_size: int | None, page: int) -> bool:
@@ -103,7 +110,17 @@ async def observe_policies_and_actions(
     if not wanted:
         return result
     sizes = namespace_sizes if namespace_sizes is not None else {}
-    for operation, listed, page, key, name_field in _CHILD_READS:
+
+    async def listing(
+        operation: str, listed: str, page: int, query: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        return [
+            item
+            async for response in client.paginate(operation, MaxResults=page, **query)
+            for item in response.get(listed, [])
+        ]
+
+    async def read_children(operation: str, listed: str, page: int, key: str, name_field: str) -> None:
         sweep = sweep_is_cheaper(wanted=len(wanted), namespace_size=sizes.get(key), page=page)
         # AWS refuses a ScalableDimension without a ResourceId: the sweep names the namespace only
         # and keeps the dimension it wants itself.
@@ -112,30 +129,34 @@ async def observe_policies_and_actions(
             if sweep
             else [{**_TARGET, "ResourceId": rid} for rid in sorted(wanted)]
         )
-        seen = 0
-        for query in queries:
-            async for response in client.paginate(operation, MaxResults=page, **query):
-                for item in response.get(listed, []):
-                    seen += 1
-                    rid = item.get("ResourceId")
-                    if rid in wanted and item.get("ScalableDimension") == DIMENSION:
-                        result[rid][key][item[name_field]] = item
+        items = [
+            item
+            for found in await concurrently(listing(operation, listed, page, q) for q in queries)
+            for item in found
+        ]
+        for item in items:
+            rid = item.get("ResourceId")
+            if rid in wanted and item.get("ScalableDimension") == DIMENSION:
+                result[rid][key][item[name_field]] = item
         if sweep:
-            sizes[key] = seen
+            sizes[key] = len(items)
+
+    # Policies and scheduled actions, and each service's own query, are read at once.
+    await concurrently(
+        [
+            read_children(
+                "describe_scaling_policies", "ScalingPolicies", POLICIES_PAGE, "scalingPolicies", "PolicyName"
+            ),
+            read_children(
+                "describe_scheduled_actions",
+                "ScheduledActions",
+                ACTIONS_PAGE,
+                "scheduledActions",
+                "ScheduledActionName",
+            ),
+        ]
+    )
     return result
-
-
-# (operation, response list, page size, details key, name field) of a target's children.
-_CHILD_READS = (
-    ("describe_scaling_policies", "ScalingPolicies", POLICIES_PAGE, "scalingPolicies", "PolicyName"),
-    (
-        "describe_scheduled_actions",
-        "ScheduledActions",
-        ACTIONS_PAGE,
-        "scheduledActions",
-        "ScheduledActionName",
-    ),
-)
 
 
 async def observe_autoscaling(

@@ -29,7 +29,7 @@ from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_str
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
-from reconciler.resources.common import batched, cluster_arns, owned_by_instance, tag_delta
+from reconciler.resources.common import cluster_arns, owned_by_instance, read_batches, tag_delta
 from reconciler.resources.service import autoscaling
 from reconciler.resources.service.model import ServiceSpec
 from reconciler.spec import Document, SpecSet
@@ -557,16 +557,18 @@ class ServiceKind(KindBase):
 async def _describe(context: ObserveContext, cluster: str, names: Sequence[str]) -> list[Mapping[str, Any]]:
     """ACTIVE and DRAINING services of one cluster; missing (failures) and INACTIVE ones are absent."""
     ecs = context.clients.service("ecs")
-    found: list[Mapping[str, Any]] = []
-    for batch in batched(list(names), DESCRIBE_BATCH):
-        try:
-            response = await ecs.call("describe_services", cluster=cluster, services=batch, include=_INCLUDE)
-        except AwsError as error:
-            if error.code == "ClusterNotFoundException":
-                return []  # no cluster yet: every service in it is absent
-            raise
-        found.extend(s for s in response.get("services", []) if s.get("status") in ("ACTIVE", "DRAINING"))
-    return found
+
+    async def describe(batch: list[str]) -> list[Mapping[str, Any]]:
+        response = await ecs.call("describe_services", cluster=cluster, services=batch, include=_INCLUDE)
+        return [s for s in response.get("services", []) if s.get("status") in ("ACTIVE", "DRAINING")]
+
+    try:
+        described = await read_batches(list(names), DESCRIBE_BATCH, describe)
+    except AwsError as error:
+        if error.code == "ClusterNotFoundException":
+            return []  # no cluster yet: every service in it is absent
+        raise
+    return [service for batch in described for service in batch]
 
 
 async def _with_autoscaling(
