@@ -12,7 +12,7 @@ Mattermost, Teams' Slack-compatible hooks, ...) show as the message:
     {"event": "drifted", "kind": "Service", "name": "node-app", "message": "",
      "fields": [{"path": "desiredCount", "desired": 3, "live": 1, "owner": "...",
                  "file": "specs/node-app/service.yaml", "line": 12}],
-     "revision": "4f1c2e...", "instance": "default", "at": "2024-05-01T12:00:00.000Z",
+     "revision": "4f1c2e...", "instance": "default", "target": null, "at": "2024-05-01T12:00:00.000Z",
      "text": ":warning: Service/node-app drifted: desiredCount 3 → 1 (specs/node-app/service.yaml:12)"}
 
 Webhook URLs are secrets (Slack's carry the token in the path): logs name only the host.
@@ -74,6 +74,8 @@ class NotificationEvent:
     """The spec revision in force (commit SHA or content hash)."""
     instance: str = "default"
     """The reconciler instance (`--instance`) that saw it."""
+    target: str | None = None
+    """The Target (namespace) the resource is in; None for the daemon's own account."""
     at: float | None = None
     """Epoch seconds; None: when `notify` was called."""
 
@@ -83,6 +85,8 @@ def render_text(event: NotificationEvent) -> str:
     head = f"{_ICONS[event.event]} {event.kind}/{event.name} {_VERBS[event.event]}"
     if event.instance != "default":
         head += f" [{event.instance}]"
+    if event.target is not None:
+        head += f" in {event.target}"
     details = [
         _render_field(field, healed=event.event == "healed") for field in event.fields[:_FIELDS_IN_TEXT]
     ]
@@ -107,6 +111,7 @@ def render_payload(event: NotificationEvent, *, at: float) -> dict[str, Any]:
             "fields": [asdict(field) for field in event.fields],
             "revision": event.revision,
             "instance": event.instance,
+            "target": event.target,
             "at": datetime.fromtimestamp(stamp, UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
@@ -198,8 +203,11 @@ class WebhookNotifier:
         """Events queued and not yet being posted."""
         return self._queue.qsize()
 
-    def notify_event(self, event: str, report: ResourceReport, *, message: str, revision: str) -> None:
-        """`notify` as the controller calls it: `event` about the resource of `report`.
+    def notify_event(
+        self, event: str, report: ResourceReport, *, message: str, revision: str, target: str | None = None
+    ) -> None:
+        """`notify` as the controller calls it: `event` about the resource of `report`, in the
+        Target `target` (None: the daemon's own account).
 
         Raises ValueError for an event name that is not an `EventName`.
         """
@@ -214,6 +222,7 @@ class WebhookNotifier:
                 fields=report.fields,
                 revision=revision,
                 instance=self._instance,
+                target=target,
             )
         )
 
@@ -364,9 +373,22 @@ def _seconds(header: str | None) -> float | None:
         return None  # an HTTP date: rare for webhooks, and the backoff still applies
 
 
+class TargetNotifier:
+    """A notifier's events about one Target's resources: each names the Target (the same name may
+    be deployed to several)."""
+
+    def __init__(self, notifier: WebhookNotifier, target: str) -> None:
+        self._notifier = notifier
+        self._target = target
+
+    def notify_event(self, event: str, report: ResourceReport, *, message: str, revision: str) -> None:
+        self._notifier.notify_event(event, report, message=message, revision=revision, target=self._target)
+
+
 __all__ = [
     "EventName",
     "NotificationEvent",
+    "TargetNotifier",
     "WebhookNotifier",
     "render_payload",
     "render_text",

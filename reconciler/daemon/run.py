@@ -42,9 +42,10 @@ from reconciler.daemon.leader import (
     default_identity,
 )
 from reconciler.daemon.metrics import Metrics
-from reconciler.daemon.notify import WebhookNotifier
+from reconciler.daemon.notify import TargetNotifier, WebhookNotifier
 from reconciler.daemon.shards import ShardCoordinator
 from reconciler.daemon.sources import FolderSource, GitSource, SpecSource
+from reconciler.daemon.subscribers import Notifier
 from reconciler.engine.clients import EngineClients
 from reconciler.engine.estate import target_aws_settings
 from reconciler.engine.observe import ProcessCache
@@ -194,7 +195,12 @@ async def run_daemon(
                         namespace=namespace,
                         target=None,
                         controller=_controller(
-                            engine, metrics, aws.counter, leader, work_only_while_leading=False
+                            engine,
+                            metrics,
+                            aws.counter,
+                            leader,
+                            work_only_while_leading=False,
+                            notifier=notifier,
                         ),
                         metrics=metrics,
                         cache=cache,
@@ -211,7 +217,12 @@ async def run_daemon(
                     namespace=namespace,
                     target=target,
                     controller=_controller(
-                        deferred, metrics, deferred.counter, shard, work_only_while_leading=shard is not None
+                        deferred,
+                        metrics,
+                        deferred.counter,
+                        shard,
+                        work_only_while_leading=shard is not None,
+                        notifier=TargetNotifier(notifier, target.name) if notifier is not None else None,
                     ),
                     metrics=metrics,
                     cache=target_cache,
@@ -227,6 +238,7 @@ async def run_daemon(
                 lease: Leadership | None,
                 *,
                 work_only_while_leading: bool,
+                notifier: Notifier | None,
             ) -> Controller:
                 return Controller(
                     engine=engine,

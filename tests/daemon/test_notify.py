@@ -13,7 +13,13 @@ import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from reconciler.daemon.notify import NotificationEvent, WebhookNotifier, render_payload, render_text
+from reconciler.daemon.notify import (
+    NotificationEvent,
+    TargetNotifier,
+    WebhookNotifier,
+    render_payload,
+    render_text,
+)
 from reconciler.engine.report import FieldReport, ResourceReport
 
 T = TypeVar("T")
@@ -113,6 +119,7 @@ def test_an_event_is_posted_as_json_with_a_slack_text_line() -> None:
                 ],
                 "revision": "4f1c2e0",
                 "instance": "default",
+                "target": None,
                 "at": "2023-11-14T22:13:20.000Z",
                 "text": DRIFT_TEXT,
             }
@@ -148,6 +155,35 @@ def test_the_controller_notifies_with_a_resource_report() -> None:
         assert post["revision"] == "4f1c2e0"
         assert post["fields"][0]["path"] == "desiredCount"
         assert post["text"] == DRIFT_TEXT.replace("drifted:", "drifted [eu]:")
+        assert post["target"] is None
+
+    run(body)
+
+
+def test_a_targets_events_name_the_target() -> None:
+    """The same document name may be deployed to several Targets: the event says which."""
+    report = ResourceReport(
+        kind="Service",
+        name="node-app",
+        status="drifted",
+        action="update",
+        file="specs/node-app/service.yaml",
+        line=1,
+        message="",
+        warnings=(),
+        fields=drifted().fields,
+        calls=("ecs.UpdateService",),
+        report_only=True,
+    )
+
+    async def body() -> None:
+        async with receiver() as hook:
+            notifier = WebhookNotifier(hook.url, clock=lambda: NOW)
+            TargetNotifier(notifier, "team-a-prod").notify_event("drifted", report, message="", revision="r")
+            await notifier.close()
+        (post,) = hook.posts
+        assert post["target"] == "team-a-prod"
+        assert post["text"] == DRIFT_TEXT.replace("drifted:", "drifted in team-a-prod:")
 
     run(body)
 
