@@ -10,7 +10,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from reconciler.plan.delta import Delta, FieldDiff
+from reconciler.plan.normalise import map_to_tags
 from reconciler.plan.ownership import SPEC_HASH, Ownership, ownership_of, source_of
+from reconciler.plan.steps import Call
 from reconciler.resources.base import Environment, ObserveContext
 
 T = TypeVar("T")
@@ -102,6 +104,13 @@ def string_leaves(tree: Any) -> Iterator[str]:
 
 
 CLUSTER_LIST_PAGE = 100  # ListClusters maxResults is at most 100
+
+
+def ecs_tag_call(arn: str, tags: Mapping[str, str], *, description: str) -> Call:
+    """ECS's one call that adds or overwrites `tags` on a cluster, service or task definition."""
+    return Call(
+        "ecs", "tag_resource", {"resourceArn": arn, "tags": map_to_tags(tags)}, description=description
+    )
 
 
 async def cluster_arns(context: ObserveContext) -> list[str]:

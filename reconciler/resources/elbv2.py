@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from reconciler.aws.errors import AwsError
-from reconciler.plan.normalise import tags_to_map
+from reconciler.plan.normalise import map_to_tags, tags_to_map
 from reconciler.plan.steps import Call
 from reconciler.resources.base import ApiClient
 from reconciler.resources.common import batched, owned_by_instance, read_batches
@@ -173,4 +173,14 @@ def modify_attributes(
         f"modify_{kind}_attributes",
         {key: arn, "Attributes": map_to_attributes(attributes)},
         description=f"set {kind.replace('_', ' ')} attributes",
+    )
+
+
+def add_tags_call(arn: str, tags: Mapping[str, str], *, description: str) -> Call:
+    """ELBv2's one call that adds or overwrites `tags` on a load balancer or target group."""
+    return Call(
+        "elbv2",
+        "add_tags",
+        {"ResourceArns": [arn], "Tags": map_to_tags(tags, key="Key", value="Value")},
+        description=description,
     )

@@ -128,8 +128,9 @@ def test_an_event_is_posted_as_json_with_a_slack_text_line() -> None:
     run(body)
 
 
-def test_the_controller_notifies_with_a_resource_report() -> None:
-    report = ResourceReport(
+def drifted_report() -> ResourceReport:
+    """What the controller hands a notifier about a drifted service."""
+    return ResourceReport(
         kind="Service",
         name="node-app",
         status="drifted",
@@ -142,6 +143,10 @@ def test_the_controller_notifies_with_a_resource_report() -> None:
         calls=("ecs.UpdateService",),
         report_only=True,
     )
+
+
+def test_the_controller_notifies_with_a_resource_report() -> None:
+    report = drifted_report()
 
     async def body() -> None:
         async with receiver() as hook:
@@ -162,19 +167,7 @@ def test_the_controller_notifies_with_a_resource_report() -> None:
 
 def test_a_targets_events_name_the_target() -> None:
     """The same document name may be deployed to several Targets: the event says which."""
-    report = ResourceReport(
-        kind="Service",
-        name="node-app",
-        status="drifted",
-        action="update",
-        file="specs/node-app/service.yaml",
-        line=1,
-        message="",
-        warnings=(),
-        fields=drifted().fields,
-        calls=("ecs.UpdateService",),
-        report_only=True,
-    )
+    report = drifted_report()
 
     async def body() -> None:
         async with receiver() as hook:

@@ -16,7 +16,14 @@ from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, ResourcePlan, StepGroup
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
 from reconciler.resources.cluster.model import ClusterSpec
-from reconciler.resources.common import batched, cluster_arns, owned_by_instance, spec_fields, tag_delta
+from reconciler.resources.common import (
+    batched,
+    cluster_arns,
+    ecs_tag_call,
+    owned_by_instance,
+    spec_fields,
+    tag_delta,
+)
 from reconciler.spec import Document
 
 DESCRIBE_BATCH = 100  # DescribeClusters takes at most 100 names
@@ -253,12 +260,7 @@ def _update_calls(
 
 
 def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
-    return Call(
-        "ecs",
-        "tag_resource",
-        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
-        description="tag cluster",
-    )
+    return ecs_tag_call(live.identifier, tags, description="tag cluster")
 
 
 KIND = ClusterKind()

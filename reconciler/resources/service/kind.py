@@ -29,7 +29,7 @@ from reconciler.plan.normalise import canonical_json, map_to_tags, normalise_str
 from reconciler.plan.rewrites import Handling, Rewrite
 from reconciler.plan.steps import MAIN, Action, Call, GroupKey, Ref, ResourcePlan, StepGroup
 from reconciler.resources.base import KindBase, LiveResource, ObserveContext, PlanContext, TaggedAs
-from reconciler.resources.common import cluster_arns, owned_by_instance, read_batches, tag_delta
+from reconciler.resources.common import cluster_arns, ecs_tag_call, owned_by_instance, read_batches, tag_delta
 from reconciler.resources.service import autoscaling
 from reconciler.resources.service.model import ServiceSpec
 from reconciler.spec import Document, SpecSet
@@ -704,11 +704,8 @@ def _update_calls(
 
 
 def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
-    return Call(
-        "ecs",
-        "tag_resource",
-        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
-        description=f"tag service {live.outputs.get('name', live.name)}",
+    return ecs_tag_call(
+        live.identifier, tags, description=f"tag service {live.outputs.get('name', live.name)}"
     )
 
 

@@ -622,12 +622,7 @@ def _live(
 
 
 def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
-    return Call(
-        "elbv2",
-        "add_tags",
-        {"ResourceArns": [live.identifier], "Tags": map_to_tags(tags, key="Key", value="Value")},
-        description="tag target group",
-    )
+    return elbv2.add_tags_call(live.identifier, tags, description="tag target group")
 
 
 KIND = TargetGroupKind()

@@ -46,7 +46,14 @@ from reconciler.resources.base import (
     TaggedAs,
     TerminalPlanError,
 )
-from reconciler.resources.common import batched, owned_by_instance, spec_fields, string_leaves, tag_delta
+from reconciler.resources.common import (
+    batched,
+    ecs_tag_call,
+    owned_by_instance,
+    spec_fields,
+    string_leaves,
+    tag_delta,
+)
 from reconciler.resources.rollout import RolloutState, read_rollout
 from reconciler.resources.task_definition.images import IMAGE_DIGESTS, ImageKey, render_image, tagged_images
 from reconciler.resources.task_definition.model import AWSLOGS_GROUP, AWSLOGS_REGION, TaskDefinitionSpec
@@ -716,12 +723,7 @@ class TaskDefinitionKind(KindBase):
 
 
 def _tag_call(live: LiveResource, tags: Mapping[str, str]) -> Call:
-    return Call(
-        "ecs",
-        "tag_resource",
-        {"resourceArn": live.identifier, "tags": map_to_tags(tags)},
-        description="tag task definition revision",
-    )
+    return ecs_tag_call(live.identifier, tags, description="tag task definition revision")
 
 
 def _deregister(revisions: Iterable[Mapping[str, Any]]) -> list[Call]:
