@@ -52,7 +52,7 @@ async def observe_environment(
     default subnets: three independent reads, made at once."""
     identity, network = await asyncio.gather(
         _caller_identity(clients, cache),
-        _default_network(clients) if uses_default_network(spec_set) else _none(),
+        _default_network(clients, spec_set),
     )
     if identity is not None:
         cache.account_id = str(identity["Account"])
@@ -76,15 +76,14 @@ async def _caller_identity(clients: Clients, cache: ProcessCache) -> dict[str, A
     return await clients.service("sts").call("get_caller_identity")
 
 
-async def _none() -> None:
-    return None
-
-
-async def _default_network(clients: Clients) -> tuple[str, tuple[str, ...]] | None:
-    """The default VPC's id and its default subnets, or None when the account has no default VPC.
+async def _default_network(clients: Clients, spec_set: SpecSet) -> tuple[str, tuple[str, ...]] | None:
+    """The default VPC's id and its default subnets; None, unread, when no document uses them, and
+    None when the account has no default VPC.
 
     Both reads at once: a default-for-AZ subnet is only ever in the default VPC, so the subnets
     need not wait for the VPC's id."""
+    if not uses_default_network(spec_set):
+        return None
     ec2 = clients.service("ec2")
     vpcs, subnets = await asyncio.gather(
         ec2.call("describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}]),

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from reconciler.aws.calls import CallCounter
@@ -72,33 +73,30 @@ class DeferredEngine:
         """Every call attempt of this engine's clients, the refused AssumeRole included."""
         self._concurrency = concurrency
         self._cache = cache
-        self._opened: AbstractAsyncContextManager[EngineSession] | None = None
-        self._session: EngineSession | None = None
+        self._open: contextlib.AsyncExitStack | None = None
+        self._engine: Engine | None = None
         self._opening = asyncio.Lock()
-
-    @property
-    def session(self) -> EngineSession | None:
-        """The open session, or None before the first successful `engine()`."""
-        return self._session
 
     async def engine(self) -> Engine:
         """The engine, its clients opened first if need be. Raises `AwsError` when they cannot be
         (the role refused, no credentials): nothing stays open, the next call tries again."""
         async with self._opening:
-            if self._session is None:
-                opened = open_engine(
-                    self.aws_settings,
-                    self.plan_settings,
-                    concurrency=self._concurrency,
-                    cache=self._cache,
-                    counter=self.counter,
-                )
-                self._session = await opened.__aenter__()
-                self._opened = opened
-            return self._session.engine
+            if self._engine is None:
+                async with contextlib.AsyncExitStack() as stack:
+                    session = await stack.enter_async_context(
+                        open_engine(
+                            self.aws_settings,
+                            self.plan_settings,
+                            concurrency=self._concurrency,
+                            cache=self._cache,
+                            counter=self.counter,
+                        )
+                    )
+                    self._open, self._engine = stack.pop_all(), session.engine
+            return self._engine
 
     async def aclose(self) -> None:
         """Close the clients, if they were opened. Idempotent."""
-        opened, self._opened, self._session = self._opened, None, None
+        opened, self._open, self._engine = self._open, None, None
         if opened is not None:
-            await opened.__aexit__(None, None, None)
+            await opened.aclose()

@@ -19,6 +19,7 @@ from reconciler.cli import main
 from reconciler.local import LocalAWS
 from reconciler.plan.ownership import SPEC_HASH
 from tests.acceptance.support import Console, run_cli
+from tests.acceptance.test_converge import NODE_APP_CREATES
 from tests.harness import load
 
 pytestmark = pytest.mark.aws
@@ -61,21 +62,7 @@ def test_every_resource_converged_from_empty_carries_its_documents_spec_hash_at_
     assert applied.code == 0, applied
     # The same writes as before hashes (one per object, the retention and the rules besides): the
     # creates carry the hash in their tags.
-    assert applied.writes == {
-        "ecr.CreateRepository": 1,
-        "logs.CreateLogGroup": 1,
-        "logs.PutRetentionPolicy": 1,
-        "ecs.CreateCluster": 1,
-        "ec2.CreateSecurityGroup": 2,
-        "ec2.AuthorizeSecurityGroupIngress": 2,
-        "elbv2.CreateTargetGroup": 1,
-        "elbv2.CreateLoadBalancer": 1,
-        "elbv2.CreateListener": 1,
-        "ecs.RegisterTaskDefinition": 1,
-        "ecs.CreateService": 1,
-        "application-autoscaling.RegisterScalableTarget": 1,
-        "application-autoscaling.PutScalingPolicy": 1,
-    }
+    assert applied.writes == NODE_APP_CREATES
     ecs_tags = {
         "Cluster": console.ecs.describe_clusters(clusters=[NA], include=["TAGS"])["clusters"][0]["tags"],
         "TaskDefinition": console.ecs.describe_task_definition(taskDefinition=NA, include=["TAGS"])["tags"],

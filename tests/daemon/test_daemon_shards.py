@@ -26,12 +26,11 @@ from moto.sts.models import sts_backends
 
 from reconciler.local import LocalAWS
 from tests.daemon.processes import DaemonProcess, daemon_process, eventually
+from tests.daemon.test_daemon_lease import LEASE_DURATION, RETRY_PERIOD, lease_arguments
 from tests.daemon.watched_aws import Arrival, WatchedAWS, watched
 
 pytestmark = pytest.mark.aws
 
-LEASE_DURATION = 3.0
-RETRY_PERIOD = 0.5
 LOOK_AFTER_A_WRITE = 5.0
 """The daemon's default converge requeue: the read that confirms a write."""
 ONE_PASS = 4.0
@@ -78,19 +77,8 @@ def specs_for(tmp_path: Path, replica: str) -> Path:
 
 
 def arguments(specs: Path) -> list[str]:
-    return [
-        str(specs),
-        "--leader-election",
-        "ecs-reconciler-lease",
-        "--lease-duration",
-        f"{LEASE_DURATION}s",
-        "--lease-renew-deadline",
-        "2s",
-        "--lease-retry-period",
-        f"{RETRY_PERIOD}s",
-        "--resync-interval",
-        "5m",  # every write below comes from taking a shard, none from a resync
-    ]
+    # Every write below comes from taking a shard, none from a resync.
+    return lease_arguments(specs, resync="5m")
 
 
 def replica_tags(aws: LocalAWS) -> dict[str, str | None]:
